@@ -1,0 +1,19 @@
+"""mi-toolkit: fast, tested mutual-information estimators.
+
+>>> from mi_toolkit import estimate_mi
+>>> result = estimate_mi(X, T, method="kde", noise_variance=1e-3)  # doctest: +SKIP
+"""
+
+from mi_toolkit.api import estimate_entropy, estimate_mi, list_methods
+from mi_toolkit.result import MIEstimate, MIToolkitWarning
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MIEstimate",
+    "MIToolkitWarning",
+    "__version__",
+    "estimate_entropy",
+    "estimate_mi",
+    "list_methods",
+]

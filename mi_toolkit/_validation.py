@@ -1,0 +1,176 @@
+"""Input checks, done once at the front door.
+
+Everything past this module may assume a C-contiguous float64 ``(n_samples, n_features)``
+array with finite values and a decided discrete/continuous flag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mi_toolkit._grouping import group_rows
+
+# Integers above this lose exactness in float64, and with it their grouping.
+_EXACT_INTEGER_LIMIT = 2**53
+
+
+@dataclass
+class Variable:
+    """One side of an estimate: validated values plus how to treat them.
+
+    ``name`` is the argument name used in error messages and component labels.
+    """
+
+    name: str
+    values: np.ndarray
+    discrete: bool
+    _groups: tuple[np.ndarray, int] | None = field(default=None, repr=False)
+
+    @property
+    def n_samples(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        return self.values.shape[1]
+
+    def groups(self) -> tuple[np.ndarray, int]:
+        """Labels of identical rows and their number, computed once."""
+        if self._groups is None:
+            self._groups = group_rows(self.values)
+        return self._groups
+
+    def take(self, rows: np.ndarray) -> Variable:
+        """The same variable restricted to some samples."""
+        return Variable(self.name, np.ascontiguousarray(self.values[rows]), self.discrete)
+
+
+def _to_numpy(data: Any, name: str) -> np.ndarray:
+    # Recognise torch tensors by duck typing so that the core never imports torch.
+    if hasattr(data, "detach") and hasattr(data, "cpu") and hasattr(data, "numpy"):
+        data = data.detach().cpu().numpy()
+    try:
+        return np.asarray(data)
+    except ValueError as err:
+        raise ValueError(
+            f"{name} could not be read as an array ({err}); pass a rectangular numpy array, "
+            "torch tensor or nested list of shape (n_samples,) or (n_samples, n_features)"
+        ) from None
+
+
+def _check_dtype(array: np.ndarray, name: str) -> np.ndarray:
+    kind = array.dtype.kind
+    if kind in "US":
+        # String labels are categories: number them and treat them as discrete.
+        _, codes = np.unique(array, return_inverse=True)
+        return codes.reshape(array.shape).astype(np.int64)
+    if kind == "O":
+        raise TypeError(
+            f"{name} has dtype object; pass numbers (float or int), e.g. "
+            f"np.asarray({name}, dtype=float)"
+        )
+    if kind == "c":
+        raise TypeError(
+            f"{name} is complex; mutual information is defined here for real values. "
+            f"Pass np.column_stack([{name}.real, {name}.imag]) to treat both parts as features"
+        )
+    if kind not in "biuf":
+        raise TypeError(f"{name} has unsupported dtype {array.dtype}; pass float, int or bool")
+    return array
+
+
+def _check_shape(array: np.ndarray, name: str) -> np.ndarray:
+    if array.ndim == 0:
+        raise ValueError(f"{name} is a scalar; pass an array of samples, shape (n_samples,)")
+    if array.ndim == 1:
+        array = array.reshape(-1, 1)
+    elif array.ndim > 2:
+        raise ValueError(
+            f"{name} has {array.ndim} dimensions {array.shape}; pass (n_samples, n_features), "
+            f"for example {name}.reshape(len({name}), -1) to flatten images"
+        )
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} is empty (0 samples); pass at least one sample")
+    if array.shape[1] == 0:
+        raise ValueError(f"{name} has 0 features; pass at least one column")
+    return array
+
+
+def _check_finite(values: np.ndarray, name: str) -> None:
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad_rows = np.flatnonzero(~finite.all(axis=1))
+        n_nan = int(np.isnan(values).sum())
+        n_inf = int((~finite).sum()) - n_nan
+        raise ValueError(
+            f"{name} contains {n_nan} NaN and {n_inf} infinite value(s), first in sample "
+            f"{bad_rows[0]}; remove or impute those samples before estimating"
+        )
+
+
+def as_variable(data: Any, name: str, discrete: bool | None = None) -> Variable:
+    """Validate one argument and decide whether it is discrete.
+
+    Integer, boolean and string data are discrete unless ``discrete=False``; floats are
+    continuous unless ``discrete=True``.
+    """
+    if discrete is not None and not isinstance(discrete, (bool, np.bool_)):
+        raise TypeError(f"discrete_{name} must be True, False or None; got {discrete!r}")
+    array = _check_shape(_check_dtype(_to_numpy(data, name), name), name)
+    integer_like = array.dtype.kind in "biu"
+    if array.dtype.kind in "iu" and array.size:
+        peak = max(abs(int(array.min())), abs(int(array.max())))
+        if peak > _EXACT_INTEGER_LIMIT:
+            raise ValueError(
+                f"{name} holds integers up to {peak}, beyond 2**53 where float64 stops being "
+                f"exact; relabel them first, e.g. np.unique({name}, return_inverse=True)[1]"
+            )
+    values = np.ascontiguousarray(array, dtype=np.float64)
+    _check_finite(values, name)
+    is_discrete = integer_like if discrete is None else bool(discrete)
+    return Variable(name=name, values=values, discrete=is_discrete)
+
+
+def check_same_length(x: Variable, y: Variable) -> None:
+    if x.n_samples != y.n_samples:
+        raise ValueError(
+            f"x has {x.n_samples} samples but y has {y.n_samples}; both need one row per "
+            "sample, in the same order"
+        )
+
+
+def check_enough_samples(variable: Variable, minimum: int, method: str) -> None:
+    if variable.n_samples < minimum:
+        raise ValueError(
+            f"{variable.name} has {variable.n_samples} sample(s) but method {method!r} needs "
+            f"at least {minimum}; pass more samples"
+        )
+
+
+def check_positive(value: Any, name: str, hint: str = "") -> float:
+    """Return ``value`` as a float after checking it is finite and > 0."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a positive number; got {value!r}") from None
+    if not np.isfinite(number) or number <= 0:
+        raise ValueError(f"{name} must be a positive finite number; got {value!r}{hint}")
+    return number
+
+
+def check_positive_int(value: Any, name: str, hint: str = "") -> int:
+    """Return ``value`` as an int after checking it is an integer >= 1."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a positive integer; got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer (>= 1); got {value!r}{hint}")
+    return int(value)
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value

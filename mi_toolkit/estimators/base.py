@@ -1,0 +1,84 @@
+"""What every estimator shares: its internal result and the base class.
+
+An estimator is a frozen dataclass whose fields are its parameters. It works in nats
+on validated :class:`~mi_toolkit._validation.Variable` objects; the front door
+(:mod:`mi_toolkit.api`) handles input checks and units.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from mi_toolkit._validation import Variable
+
+# An estimate this close to log N (relative) counts as saturated.
+_CEILING_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An estimator's answer in nats, before the front door attaches units and params."""
+
+    value: float
+    standard_error: float | None = None
+    warnings: tuple[str, ...] = ()
+    components: dict[str, float] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def mean_with_standard_error(terms: np.ndarray) -> tuple[float, float]:
+    """Mean of per-sample terms and its CLT standard error, std / sqrt(n)."""
+    n = terms.shape[0]
+    mean = float(terms.mean())
+    if n < 2:
+        return mean, math.nan
+    return mean, float(terms.std(ddof=1) / math.sqrt(n))
+
+
+def ceiling_warnings(value: float, n_groups: int, n_samples: int, name: str) -> tuple[str, ...]:
+    """Warn when an estimate sits at log N because all samples of one side are distinct.
+
+    With X uniform over N distinct samples, H(X) = log N bounds I(X;T) for any T, so an
+    estimate there says that the samples were told apart, not how informative T is.
+    """
+    if n_samples < 2 or n_groups != n_samples:
+        return ()
+    ceiling = math.log(n_samples)
+    if value < ceiling * (1.0 - _CEILING_TOLERANCE):
+        return ()
+    return (
+        f"The estimate ({value:.4g} nats) is at the log N ceiling (log {n_samples} = "
+        f"{ceiling:.4g} nats): all {n_samples} samples of {name} are distinct, so no estimate "
+        "can exceed log N and this one only says that every sample was told apart. Use "
+        "coarser bins, more noise or more samples to measure how much information is kept.",
+    )
+
+
+class Estimator:
+    """Base class. Subclasses are frozen dataclasses registered with ``@register``.
+
+    Subclasses set ``name`` and ``min_samples`` and implement :meth:`mutual_information`
+    and :meth:`entropy`. Parameters are validated in ``__post_init__``.
+    """
+
+    name: ClassVar[str]
+    min_samples: ClassVar[int] = 2
+
+    def params(self) -> dict[str, Any]:
+        """Every parameter of this estimator with the value it will use."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+    def mutual_information(self, x: Variable, y: Variable) -> Estimate:
+        raise NotImplementedError
+
+    def entropy(self, x: Variable) -> Estimate:
+        raise NotImplementedError
+
+    @classmethod
+    def parameter_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]

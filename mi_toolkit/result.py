@@ -1,0 +1,93 @@
+"""The result type that every estimate returns.
+
+This module imports nothing else of ours, so every other module may import it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+#: Multiply a value in nats by this to get the named units.
+UNIT_SCALES: Mapping[str, float] = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
+
+
+def unit_scale(units: str) -> float:
+    """Return the factor that turns nats into ``units``; raise on unknown units."""
+    try:
+        return UNIT_SCALES[units]
+    except (KeyError, TypeError):
+        valid = ", ".join(repr(u) for u in UNIT_SCALES)
+        raise ValueError(f"units must be one of {valid}; got {units!r}") from None
+
+
+class MIToolkitWarning(UserWarning):
+    """A plain-words warning about an estimate (saturation, clipping, regularisation)."""
+
+
+@dataclass(frozen=True)
+class MIEstimate:
+    """One estimate of a mutual information or an entropy, with everything that produced it.
+
+    Attributes
+    ----------
+    value:
+        The estimate, in ``units``. ``float(result)`` gives the same number.
+    units:
+        ``"nats"`` or ``"bits"``.
+    method:
+        The registry name of the estimator (``"kde"``, ``"binning"``, ...).
+    params:
+        Every parameter the estimator used, defaults included, so the number can be
+        reproduced from the result alone.
+    n_samples:
+        Number of samples the estimate was computed from.
+    standard_error:
+        Asymptotic standard error in ``units`` where the estimator has one, else ``None``.
+        It measures sampling noise only, not the estimator's bias.
+    warnings:
+        Plain-words warnings, for example an estimate stuck at the log N ceiling.
+    components:
+        The entropies the estimate was assembled from (for example ``H(T)`` and
+        ``H(T|X)``), in ``units``.
+    details:
+        Other facts about the run that are not information quantities (backend used,
+        number of groups, fraction of values clipped, ...).
+    quantity:
+        ``"mutual_information"`` or ``"entropy"``.
+    """
+
+    value: float
+    units: str
+    method: str
+    params: Mapping[str, Any]
+    n_samples: int
+    standard_error: float | None = None
+    warnings: tuple[str, ...] = ()
+    components: Mapping[str, float] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+    quantity: str = "mutual_information"
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def to(self, units: str) -> MIEstimate:
+        """Return the same estimate expressed in other units."""
+        factor = unit_scale(units) / unit_scale(self.units)
+        return replace(
+            self,
+            value=self.value * factor,
+            units=units,
+            standard_error=None if self.standard_error is None else self.standard_error * factor,
+            components={name: v * factor for name, v in self.components.items()},
+        )
+
+    def __repr__(self) -> str:
+        error = "" if self.standard_error is None else f" ± {self.standard_error:.4g}"
+        flagged = f", {len(self.warnings)} warning(s)" if self.warnings else ""
+        return (
+            f"MIEstimate({self.value:.6g}{error} {self.units}, method={self.method!r}, "
+            f"n_samples={self.n_samples}{flagged})"
+        )
