@@ -1,0 +1,124 @@
+"""The front door: inputs, results, units, registry and discrete handling."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from mi_toolkit import MIEstimate, MIToolkitWarning, estimate_entropy, estimate_mi, list_methods
+
+
+def test_registry_lists_the_foundation_methods():
+    assert {"binning", "gaussian", "kde"} <= set(list_methods())
+
+
+def test_unknown_method_lists_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown method 'kdee'.*binning.*gaussian.*kde"):
+        estimate_mi([0, 1], [0, 1], method="kdee")
+
+
+def test_unknown_parameter_lists_valid_ones():
+    with pytest.raises(TypeError, match=r"'sigma'.*valid parameters: noise_variance, bound"):
+        estimate_mi([0.0, 1.0], [0.0, 1.0], method="kde", sigma=1.0)
+
+
+def test_result_carries_value_units_params_and_n():
+    x = np.repeat([0, 1], 50)
+    y = x.copy()
+    result = estimate_mi(x, y, method="binning", units="bits")
+    assert isinstance(result, MIEstimate)
+    assert float(result) == pytest.approx(1.0, abs=1e-12)
+    assert result.units == "bits"
+    assert result.method == "binning"
+    assert result.n_samples == 100
+    assert result.quantity == "mutual_information"
+    assert result.params == {"strategy": "fixed_range", "n_bins": 29, "value_range": (-1.0, 1.0)}
+
+
+def test_kde_params_include_defaults():
+    result = estimate_mi(np.arange(5), np.arange(5.0), method="kde")
+    assert result.params == {"noise_variance": 0.1, "bound": "upper", "device": None}
+
+
+def test_bits_are_nats_over_ln2(rng):
+    x = rng.standard_normal(500)
+    y = x + rng.standard_normal(500)
+    nats = estimate_mi(x, y, method="gaussian")
+    bits = estimate_mi(x, y, method="gaussian", units="bits")
+    assert bits.value == pytest.approx(nats.value / math.log(2), rel=1e-12)
+    assert bits.standard_error == pytest.approx(nats.standard_error / math.log(2), rel=1e-12)
+    assert nats.to("bits").value == pytest.approx(bits.value, rel=1e-12)
+
+
+def test_unknown_units_are_refused():
+    with pytest.raises(ValueError, match="units must be one of 'nats', 'bits'"):
+        estimate_mi([0, 1], [0, 1], method="binning", units="dits")
+
+
+def test_numpy_torch_and_lists_give_the_same_value(rng):
+    x = rng.standard_normal((200, 2))
+    y = x[:, :1] + 0.5 * rng.standard_normal((200, 1))
+    reference = estimate_mi(x, y, method="gaussian").value
+    as_torch = estimate_mi(torch.from_numpy(x), torch.from_numpy(y), method="gaussian").value
+    as_lists = estimate_mi(x.tolist(), y.tolist(), method="gaussian").value
+    as_float32 = estimate_mi(x.astype(np.float32), y, method="gaussian").value
+    assert as_torch == reference
+    assert as_lists == reference
+    assert as_float32 == pytest.approx(reference, rel=1e-5)
+
+
+def test_torch_tensor_needing_grad_is_accepted():
+    t = torch.linspace(-1, 1, 64, requires_grad=True)
+    labels = (torch.arange(64) % 2).numpy()
+    result = estimate_mi(t, labels, method="binning")
+    assert result.value >= 0
+
+
+def test_integer_bool_and_string_data_are_discrete():
+    labels = np.array(["cat", "dog"] * 20)
+    flags = np.array([True, False] * 20)
+    codes = np.array([3, 7] * 20)
+    for y in (labels, flags, codes):
+        result = estimate_mi(codes, y, method="binning", units="bits")
+        assert result.value == pytest.approx(1.0, abs=1e-12)
+
+
+def test_discrete_flag_overrides_dtype():
+    # As floats, 0.05 and 0.1 share fixed-range bin 15 of 29 on [-1, 1]; as categories they differ.
+    x = np.array([0.05, 0.1] * 10)
+    y = np.array([0, 1] * 10)
+    assert estimate_mi(x, y, method="binning").value == pytest.approx(0.0, abs=1e-12)
+    exact = estimate_mi(x, y, method="binning", discrete_x=True)
+    assert exact.value == pytest.approx(math.log(2), abs=1e-12)
+
+
+def test_log_n_ceiling_is_flagged(bits12):
+    with pytest.warns(MIToolkitWarning, match="log N ceiling"):
+        result = estimate_mi(bits12, bits12, method="kde", noise_variance=1e-3)
+    assert any("log N ceiling" in w for w in result.warnings)
+
+
+def test_estimate_below_ceiling_has_no_warning(bits12):
+    labels = bits12.sum(axis=1) > 6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MIToolkitWarning)
+        result = estimate_mi(bits12, labels, method="binning")
+    assert result.warnings == ()
+
+
+def test_estimate_entropy_of_a_fair_coin_is_one_bit():
+    result = estimate_entropy(np.array([0, 1] * 100), method="binning", units="bits")
+    assert result.value == pytest.approx(1.0, abs=1e-12)
+    assert result.quantity == "entropy"
+
+
+def test_kde_components_add_up(bits12):
+    result = estimate_mi(bits12, bits12, method="kde", noise_variance=0.5)
+    h_t, h_t_given_x = result.components.values()
+    assert h_t - h_t_given_x == pytest.approx(result.value, rel=1e-12)
+    # H(T|X) for a deterministic T is the entropy of the added noise, (d/2) log(2πeσ²).
+    assert h_t_given_x == pytest.approx(6 * math.log(2 * math.pi * math.e * 0.5), rel=1e-12)

@@ -1,0 +1,137 @@
+"""Binning: exact plug-in values, the binning strategies, and clipping."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mi_toolkit import estimate_entropy, estimate_mi
+
+
+def plugin_mi_by_hand(a: np.ndarray, b: np.ndarray) -> float:
+    """Plug-in MI from a contingency table, computed independently of the package."""
+    a_values, a_codes = np.unique(a, axis=0, return_inverse=True)
+    b_values, b_codes = np.unique(b, axis=0, return_inverse=True)
+    table = np.zeros((len(a_values), len(b_values)))
+    np.add.at(table, (a_codes.ravel(), b_codes.ravel()), 1)
+    p = table / table.sum()
+    outer = p.sum(axis=1, keepdims=True) * p.sum(axis=0, keepdims=True)
+    nonzero = p > 0
+    return float((p[nonzero] * np.log(p[nonzero] / outer[nonzero])).sum())
+
+
+def test_uniform_input_through_deterministic_map_gives_exact_entropy(bits12):
+    """X uniform over 4096 patterns, T = number of ones: I(X;T) = H(Binomial(12, 1/2))."""
+    ones = bits12.sum(axis=1)
+    p = np.array([math.comb(12, k) for k in range(13)]) / 4096
+    truth = -(p * np.log(p)).sum()
+    result = estimate_mi(bits12, ones, method="binning")
+    assert result.value == pytest.approx(truth, abs=1e-12)
+
+
+def test_no_binning_on_discrete_data_equals_plugin_by_hand(rng):
+    x = rng.integers(0, 4, size=(3000, 2))
+    t = (x[:, :1] + rng.integers(0, 3, size=(3000, 1))) % 5
+    result = estimate_mi(x, t.astype(float), method="binning", strategy="none")
+    assert result.value == pytest.approx(plugin_mi_by_hand(x, t), abs=1e-12)
+
+
+def test_binary_activations_give_the_exact_plugin_value(rng):
+    t = np.where(rng.standard_normal((2000, 3)) > 0, 1.0, -1.0)
+    labels = (t.sum(axis=1) + rng.integers(0, 2, 2000) > 0).astype(int)
+    result = estimate_mi(t, labels, method="binning", strategy="none")
+    assert result.value == pytest.approx(plugin_mi_by_hand(t, labels), abs=1e-12)
+
+
+def test_fixed_range_matches_the_szt_edges(rng):
+    t = np.tanh(2 * rng.standard_normal((4096, 3)))
+    edges = np.linspace(-1, 1, 30)
+    # Bin by hand: interior edges decide the bin, so values at ±1 stay in the end bins.
+    by_hand = np.searchsorted(edges[1:-1], t, side="right")
+    labels = rng.integers(0, 2, 4096)
+    result = estimate_mi(t, labels, method="binning")
+    assert result.value == pytest.approx(plugin_mi_by_hand(by_hand, labels), abs=1e-12)
+
+
+def test_values_outside_the_range_are_clipped_not_wrapped():
+    # np.digitize-style indexing would send -5 to the last bin, beside +0.99.
+    t = np.array([-5.0, -0.99, 0.99, 5.0])
+    labels = np.array([0, 0, 1, 1])
+    with pytest.warns(UserWarning, match=r"2 value\(s\) of x \(50.0%\) lie outside"):
+        result = estimate_mi(t, labels, method="binning", n_bins=4)
+    assert result.value == pytest.approx(math.log(2), abs=1e-12)
+    assert result.details["clipped_values"] == 2
+
+
+def test_fixed_width_is_floor_of_t_over_w():
+    t = np.array([0.0, 0.069, 0.07, 0.139, -0.001, -0.07])
+    # floor(t / 0.07): 0, 0, 1, 1, -1, -1 -> three bins of two.
+    result = estimate_entropy(t, method="binning", bin_width=0.07)
+    assert result.params == {"strategy": "fixed_width", "bin_width": 0.07}
+    assert result.value == pytest.approx(math.log(3), abs=1e-12)
+
+
+def test_quantize_layer_neuron_and_global_scopes():
+    t = np.array([[0.0, 10.0], [0.5, 10.5], [1.0, 11.0], [0.25, 10.75]])
+    # One bit over the layer's [0, 11]: round(t * 2 / 11) -> levels 0, 0/1, 0/1, 2.
+    layer = estimate_entropy(t, method="binning", n_bits=1)
+    neuron = estimate_entropy(t, method="binning", n_bits=1, scope="neuron")
+    glob = estimate_entropy(t, method="binning", n_bits=1, scope="global", value_range=(0.0, 22.0))
+    by_layer = np.round(t * 2 / 11)
+    by_neuron = np.round((t - t.min(0)) * 2 / (t.max(0) - t.min(0)))
+    by_global = np.round(t * 2 / 22)
+    for result, bins in ((layer, by_layer), (neuron, by_neuron), (glob, by_global)):
+        assert result.value == pytest.approx(plugin_mi_by_hand(bins, bins), abs=1e-12)
+
+
+def test_quantize_constant_column_maps_to_one_level():
+    t = np.column_stack([np.linspace(0, 1, 8), np.full(8, 3.0)])
+    result = estimate_entropy(t, method="binning", n_bits=3, scope="neuron")
+    # Column 0 takes 8 distinct levels of round(t * 8); column 1 is constant.
+    assert result.value == pytest.approx(math.log(8), abs=1e-12)
+
+
+def test_global_scope_needs_a_range():
+    with pytest.raises(ValueError, match="scope='global' needs value_range"):
+        estimate_entropy([0.0, 1.0], method="binning", n_bits=2, scope="global")
+
+
+def test_equal_mass_bins_hold_equal_counts(rng):
+    t = rng.exponential(size=(1000, 2))
+    result = estimate_entropy(t[:, :1], method="binning", strategy="equal_mass", n_bins=8)
+    # Eight bins of 125 samples each: the entropy is exactly log 8.
+    assert result.value == pytest.approx(math.log(8), abs=1e-12)
+
+
+def test_equal_mass_keeps_ties_together():
+    t = np.array([0.0] * 6 + [1.0, 2.0, 3.0, 4.0])
+    result = estimate_entropy(t, method="binning", strategy="equal_mass", n_bins=5)
+    # The six zeros share a bin whatever the quantiles say.
+    p = np.array([6, 1, 1, 1, 1]) / 10
+    assert result.value <= -(p * np.log(p)).sum() + 1e-12
+
+
+def test_both_continuous_bins_both_sides(rng):
+    x = rng.uniform(-1, 1, 5000)
+    t = x + 0.1 * rng.standard_normal(5000)
+    result = estimate_mi(x, t, method="binning", n_bins=10, value_range=(-1.5, 1.5))
+    edges = np.linspace(-1.5, 1.5, 11)[1:-1]
+    by_hand = plugin_mi_by_hand(np.searchsorted(edges, x), np.searchsorted(edges, t))
+    assert result.value == pytest.approx(by_hand, abs=1e-12)
+
+
+def test_standard_error_matches_spread_over_repeats():
+    """The delta-method standard error predicts the spread of the estimate across seeds."""
+    estimates, errors = [], []
+    for seed in range(40):
+        generator = np.random.default_rng(seed)
+        x = generator.integers(0, 4, 2000)
+        t = np.where(generator.random(2000) < 0.7, x, generator.integers(0, 4, 2000))
+        result = estimate_mi(x, t, method="binning")
+        estimates.append(result.value)
+        errors.append(result.standard_error)
+    spread = np.std(estimates, ddof=1)
+    # With 40 repeats the sample SD is within about ±25% of the truth (2 SE of an SD).
+    assert spread == pytest.approx(np.mean(errors), rel=0.25)

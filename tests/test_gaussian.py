@@ -1,0 +1,76 @@
+"""Gaussian closed form against known MI, and its regularisation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import correlated_gaussian, gaussian_pairs_mi
+from mi_toolkit import MIToolkitWarning, estimate_entropy, estimate_mi
+
+
+@pytest.mark.parametrize(("rho", "dim"), [(0.9, 1), (0.5, 1), (0.6, 4), (0.3, 10)])
+def test_correlated_gaussians_match_the_closed_form(rho, dim):
+    n = 5000
+    x, y = correlated_gaussian(n, rho, dim, seed=dim)
+    result = estimate_mi(x, y, method="gaussian")
+    truth = gaussian_pairs_mi(rho, dim)
+    # Upward small-sample bias of about dx*dy / 2N nats, plus 4 standard errors.
+    bias = dim * dim / (2 * n)
+    assert abs(result.value - truth) <= 4 * result.standard_error + bias
+
+
+def test_mixed_covariance_in_several_dimensions(rng):
+    """A full random covariance: truth from the determinants of the true blocks."""
+    a = rng.standard_normal((5, 5))
+    cov = a @ a.T + 0.5 * np.eye(5)
+    truth = 0.5 * math.log(
+        np.linalg.det(cov[:2, :2]) * np.linalg.det(cov[2:, 2:]) / np.linalg.det(cov)
+    )
+    z = rng.multivariate_normal(np.zeros(5), cov, size=20000)
+    result = estimate_mi(z[:, :2], z[:, 2:], method="gaussian")
+    assert abs(result.value - truth) <= 4 * result.standard_error + 6 / 40000
+
+
+def test_standard_error_matches_the_bivariate_formula():
+    """For one pair the asymptotic variance of the MLE MI is rho^2 / N."""
+    rho, n = 0.8, 4000
+    x, y = correlated_gaussian(n, rho, 1, seed=3)
+    result = estimate_mi(x, y, method="gaussian")
+    assert result.standard_error == pytest.approx(rho / math.sqrt(n), rel=0.1)
+
+
+def test_entropy_of_a_standard_normal(rng):
+    x = rng.standard_normal((20000, 3))
+    result = estimate_entropy(x, method="gaussian")
+    truth = 1.5 * math.log(2 * math.pi * math.e)
+    assert abs(result.value - truth) <= 4 * result.standard_error + 3 / 20000
+
+
+def test_against_labels_uses_class_conditional_gaussians(rng):
+    """Two classes with means ±m and unit variance in each; H(T) from the pooled Gaussian."""
+    labels = rng.integers(0, 2, 4000)
+    t = (2 * labels - 1) * 1.0 + rng.standard_normal(4000)
+    result = estimate_mi(t, labels, method="gaussian")
+    pooled = np.var(t)
+    within = sum(np.mean(labels == c) * 0.5 * math.log(np.var(t[labels == c])) for c in (0, 1))
+    assert result.value == pytest.approx(0.5 * math.log(pooled) - within, rel=1e-10)
+
+
+def test_duplicated_feature_warns_and_stays_finite(rng):
+    x = rng.standard_normal(500)
+    with pytest.warns(MIToolkitWarning, match="singular"):
+        result = estimate_mi(np.column_stack([x, x]), rng.standard_normal(500), method="gaussian")
+    assert math.isfinite(result.value)
+    assert result.details["ridge"] > 0
+
+
+def test_permuting_samples_leaves_estimates_unchanged(rng):
+    x, y = correlated_gaussian(1000, 0.7, 2, seed=9)
+    order = rng.permutation(1000)
+    before = estimate_mi(x, y, method="gaussian").value
+    assert estimate_mi(x[order], y[order], method="gaussian").value == pytest.approx(
+        before, rel=1e-10
+    )

@@ -1,0 +1,121 @@
+"""KDE pairwise-distance bounds: the 12-bit figures, bound relations and backends."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+import mi_toolkit.estimators._kde_kernels as kernels
+from mi_toolkit import estimate_entropy, estimate_mi
+
+LN2 = math.log(2)
+
+# Saxe et al.'s 12-bit task: I(X;X) of all 4096 patterns, in bits, with T = X + Z.
+KNOWN_12_BIT = [
+    ("upper", 1e-3, 12.000),
+    ("upper", 0.1, 11.884),
+    ("upper", 1.0, 3.793),
+    ("lower", 0.1, 7.639),
+    ("lower", 1.0, 1.048),
+]
+
+
+@pytest.mark.parametrize(("bound", "variance", "bits"), KNOWN_12_BIT)
+def test_twelve_bit_identity_known_values(bits12, bound, variance, bits):
+    result = estimate_mi(
+        bits12, bits12, method="kde", noise_variance=variance, bound=bound, units="bits"
+    )
+    # The published figures carry three decimals.
+    assert result.value == pytest.approx(bits, abs=5e-4)
+
+
+@pytest.mark.parametrize("variance", [1e-3, 0.1, 1.0])
+def test_lower_bound_below_upper_within_d_over_2_log_4(bits12, variance):
+    upper = estimate_mi(bits12, bits12, method="kde", noise_variance=variance).value
+    lower = estimate_mi(bits12, bits12, method="kde", noise_variance=variance, bound="lower")
+    assert lower.value <= upper + 1e-12
+    assert upper - lower.value <= 12 / 2 * math.log(4) + 1e-12
+
+
+def dense_upper_entropy(t: np.ndarray, variance: float) -> float:
+    """H_upper from the full distance matrix, as written in Kolchinsky & Tracey."""
+    n, d = t.shape
+    dist = ((t[:, None, :] - t[None, :, :]) ** 2).sum(axis=2)
+    lse = logsumexp(-dist / (2 * variance), axis=1)
+    return d / 2 - np.mean(lse - math.log(n) - d / 2 * math.log(2 * math.pi * variance))
+
+
+def test_entropy_matches_the_dense_formula(rng):
+    t = rng.standard_normal((600, 5))
+    result = estimate_entropy(t, method="kde", noise_variance=0.3)
+    assert result.value == pytest.approx(dense_upper_entropy(t, 0.3), rel=1e-12)
+
+
+def test_lower_entropy_is_upper_at_four_sigma_squared(rng):
+    t = rng.standard_normal((400, 3))
+    lower = estimate_entropy(t, method="kde", noise_variance=0.2, bound="lower").value
+    expected = dense_upper_entropy(t, 0.8) + 3 / 2 * math.log(1 / 4)
+    assert lower == pytest.approx(expected, rel=1e-12)
+
+
+def test_blocking_does_not_change_the_numbers(rng, monkeypatch):
+    t = rng.standard_normal((1500, 4))
+    labels = rng.integers(0, 3, 1500)
+    whole = estimate_mi(t, labels, method="kde", noise_variance=0.5).value
+    monkeypatch.setattr(kernels, "_BLOCK_ELEMENTS", 7 * 1500)  # 7 rows per block
+    blocked = estimate_mi(t, labels, method="kde", noise_variance=0.5).value
+    assert blocked == pytest.approx(whole, rel=1e-12)
+
+
+def test_labels_decomposition_matches_entropies(rng):
+    """I(T;Y) = H(T) - Σ_y p(y) H(T|Y=y), each entropy the same KDE bound."""
+    t = rng.standard_normal((900, 2))
+    labels = (t[:, 0] + 0.5 * rng.standard_normal(900) > 0).astype(int)
+    h_t = estimate_entropy(t, method="kde", noise_variance=0.1).value
+    conditional = sum(
+        np.mean(labels == c)
+        * estimate_entropy(t[labels == c], method="kde", noise_variance=0.1).value
+        for c in (0, 1)
+    )
+    result = estimate_mi(t, labels, method="kde", noise_variance=0.1)
+    assert result.value == pytest.approx(h_t - conditional, rel=1e-10)
+    assert result.details["noisy_argument"] == "x"
+
+
+def test_argument_order_does_not_matter_for_labels(rng):
+    t = rng.standard_normal((500, 3))
+    labels = rng.integers(0, 4, 500)
+    forward = estimate_mi(t, labels, method="kde").value
+    backward = estimate_mi(labels, t, method="kde").value
+    assert forward == pytest.approx(backward, rel=1e-12)
+
+
+def test_torch_cpu_path_gives_the_same_numbers(bits12, rng):
+    t = np.tanh(bits12 @ rng.standard_normal((12, 5)))
+    labels = rng.integers(0, 2, 4096)
+    for x in (bits12, labels):
+        for bound in ("upper", "lower"):
+            numba = estimate_mi(x, t, method="kde", noise_variance=0.05, bound=bound)
+            torch_cpu = estimate_mi(
+                x, t, method="kde", noise_variance=0.05, bound=bound, device="cpu"
+            )
+            assert torch_cpu.value == pytest.approx(numba.value, rel=1e-10)
+            assert torch_cpu.details["backend"] == "torch:cpu"
+
+
+def test_auto_device_falls_back_to_numba_without_cuda():
+    torch = pytest.importorskip("torch")
+    result = estimate_entropy(np.linspace(0, 1, 50), method="kde", device="auto")
+    expected = "torch:cuda" if torch.cuda.is_available() else "numba"
+    assert result.details["backend"] == expected
+
+
+def test_permuting_samples_leaves_estimates_unchanged(bits12, rng):
+    t = np.tanh(bits12 @ rng.standard_normal((12, 4)))
+    order = rng.permutation(4096)
+    before = estimate_mi(bits12, t, method="kde", noise_variance=0.01).value
+    after = estimate_mi(bits12[order], t[order], method="kde", noise_variance=0.01).value
+    assert after == pytest.approx(before, rel=1e-12)
