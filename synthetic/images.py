@@ -107,7 +107,7 @@ class _LatentImages(Sampler):
 
     n_latent: int
 
-    def __init__(self, mutual_information: float, width: int) -> None:
+    def __init__(self, mutual_information: float, width: int = 32) -> None:
         check_mutual_information(mutual_information)
         self.width = check_dimension(width, "width")
         if self.width < 4:
@@ -135,13 +135,10 @@ class GaussianBlobImages(_LatentImages):
     mutual_information:
         I(X;Y) in nats (>= 0), split over the two latent coordinates.
     width:
-        Image side W (16 or 32 in the paper).
+        Image side W >= 4 (16 or 32 in the paper; default 32).
     """
 
     n_latent = 2
-
-    def __init__(self, mutual_information: float, width: int = 16) -> None:
-        super().__init__(mutual_information, width)
 
     def render(self, unit: np.ndarray) -> np.ndarray:
         return render_blobs(unit, self.width)
@@ -155,13 +152,10 @@ class RectangleImages(_LatentImages):
     mutual_information:
         I(X;Y) in nats (>= 0), split over the four latent coordinates.
     width:
-        Image side W (32 in the paper).
+        Image side W >= 4 (32 in the paper and by default).
     """
 
     n_latent = 4
-
-    def __init__(self, mutual_information: float, width: int = 32) -> None:
-        super().__init__(mutual_information, width)
 
     def render(self, unit: np.ndarray) -> np.ndarray:
         return render_rectangles(rectangle_sides(unit, self.width), self.width)
