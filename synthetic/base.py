@@ -31,6 +31,13 @@ class Sampler(ABC):
     def mutual_information(self) -> float:
         """The true I(X;Y) in nats."""
 
+    def mutual_information_standard_error(self) -> float:
+        """Standard error (nats) of :meth:`mutual_information`: 0.0 for exact truths.
+
+        Samplers whose truth is itself a Monte-Carlo estimate override this.
+        """
+        return 0.0
+
 
 @dataclass(frozen=True)
 class Task:
@@ -43,6 +50,11 @@ class Task:
     @property
     def mutual_information(self) -> float:
         return self.sampler.mutual_information()
+
+    @property
+    def mutual_information_standard_error(self) -> float:
+        """Standard error (nats) of the truth: 0.0 unless it is computed by Monte Carlo."""
+        return self.sampler.mutual_information_standard_error()
 
     @property
     def dim_x(self) -> int:

@@ -22,20 +22,37 @@ def popcount(patterns: np.ndarray) -> np.ndarray:
     return patterns.sum(axis=1, keepdims=True)
 
 
-class UniformPatternsMap(Sampler):
-    """X uniform over all n_bits-bit patterns, Y = f(X) deterministic.
+class UniformDiscreteMap(Sampler):
+    """X uniform over the rows of ``support``, Y = f(X) deterministic.
 
-    I(X;Y) = H(f(X)), computed exactly by enumerating the 2**n_bits patterns.
+    I(X;Y) = H(f(X)) - H(f(X) | X) = H(f(X)), computed exactly by applying f to every
+    support row and taking the entropy of the distinct images' frequencies.
+
+    Parameters
+    ----------
+    support:
+        The (m, d) distinct values X takes, each with probability 1/m.
+    mapping:
+        Deterministic f, mapping an (n, d) array of support rows to n rows of Y.
     """
 
     discrete_x = True
     discrete_y = True
 
-    def __init__(self, n_bits: int, mapping: Callable[[np.ndarray], np.ndarray]) -> None:
-        self.patterns = all_bit_patterns(n_bits)
+    def __init__(self, support: np.ndarray, mapping: Callable[[np.ndarray], np.ndarray]) -> None:
+        support = np.asarray(support)
+        support = support.reshape(len(support), -1)
+        if len(support) == 0:
+            raise ValueError("support must hold at least one row")
+        if len(np.unique(support, axis=0)) != len(support):
+            raise ValueError("support rows must be distinct (X is uniform over them)")
+        self.patterns = support
         self.mapping = mapping
-        image = np.asarray(mapping(self.patterns)).reshape(len(self.patterns), -1)
-        self.dim_x = n_bits
+        image = np.asarray(mapping(support))
+        if len(image) != len(support):
+            raise ValueError("mapping must return one row of Y per row of X")
+        image = image.reshape(len(support), -1)
+        self.dim_x = support.shape[1]
         self.dim_y = image.shape[1]
         _, counts = np.unique(image, axis=0, return_counts=True)
         p = counts / counts.sum()
@@ -47,3 +64,13 @@ class UniformPatternsMap(Sampler):
 
     def mutual_information(self) -> float:
         return self._mi
+
+
+class UniformPatternsMap(UniformDiscreteMap):
+    """X uniform over all n_bits-bit patterns, Y = f(X) deterministic; I(X;Y) = H(f(X)).
+
+    The patterns are in ``self.patterns`` (counting order), f in ``self.mapping``.
+    """
+
+    def __init__(self, n_bits: int, mapping: Callable[[np.ndarray], np.ndarray]) -> None:
+        super().__init__(all_bit_patterns(n_bits), mapping)
