@@ -18,6 +18,8 @@ from mi_toolkit._validation import Variable
 
 # An estimate this close to log N (relative) counts as saturated.
 _CEILING_TOLERANCE = 0.01
+#: Every saturation warning contains this phrase, so callers can recognise it.
+CEILING_MARKER = "log N ceiling"
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ def ceiling_warnings(value: float, n_groups: int, n_samples: int, name: str) -> 
     if value < ceiling * (1.0 - _CEILING_TOLERANCE):
         return ()
     return (
-        f"The estimate ({value:.4g} nats) is at the log N ceiling (log {n_samples} = "
+        f"The estimate ({value:.4g} nats) is at the {CEILING_MARKER} (log {n_samples} = "
         f"{ceiling:.4g} nats): all {n_samples} samples of {name} are distinct, so no estimate "
         "can exceed log N and this one only says that every sample was told apart. Use "
         "coarser bins, more noise or more samples to measure how much information is kept.",
