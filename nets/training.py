@@ -153,7 +153,7 @@ class TrainConfig:
         _choice("dataset", self.dataset, DATASETS)
         _choice("model", self.model, MODELS)
         allowed = SURROGATES if self.model == "binary" else ACTIVATIONS
-        _choice(f"activation (for model {self.model!r})", self.activation, allowed)
+        _choice("activation", self.activation, allowed, f" for model {self.model!r}")
         _choice("init", self.init, INITS)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("eval_set", self.eval_set, EVAL_SETS)
@@ -185,9 +185,9 @@ class TrainConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
-def _choice(what: str, value: str, allowed: Sequence[str]) -> None:
+def _choice(what: str, value: str, allowed: Sequence[str], where: str = "") -> None:
     if value not in allowed:
-        raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
+        raise ValueError(f"unknown {what} {value!r}{where}; choose one of {', '.join(allowed)}")
 
 
 def load_data(config: TrainConfig) -> LabelledData:
