@@ -3,9 +3,10 @@
 The studies average the information plane over many seeds (Lorenzen et al. use 50), and
 the 12-bit network is so small that a training step is all per-operation overhead. So the
 R members are stacked: layer l's weights are one (R, fan_in, fan_out) tensor, every step is
-one batched matrix product per layer and direction (``torch.baddbmm``/``torch.bmm``) for
-all members, and the optimiser updates one flat parameter vector. All buffers are
-allocated once; a step launches about 40 small kernels whatever R is.
+one batched matrix product per layer and direction (``torch.bmm``) for all members, and
+the optimiser updates one flat parameter vector. All buffers are allocated once and
+contiguous (on CPU, torch's element-wise kernels are ten times slower on strided views);
+a step launches about 50 small kernels whatever R is.
 
 The forward pass is a_l = g(a_{l−1} W_l + b_l), logits z_L = a_{L−1} W_L + b_L and
 p = softmax(z_L). For the mean cross-entropy over a batch of size B the backward pass is
@@ -19,6 +20,7 @@ same network alone or in any ensemble.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -129,7 +131,7 @@ class MLPEnsemble:
         self.seeds = [int(s) for s in seeds]
         self.init, self.beta, self.dtype = init, float(beta), dtype
         self.members = len(self.seeds)
-        shapes = list(zip(self.sizes[:-1], self.sizes[1:], strict=True))
+        shapes = list(itertools.pairwise(self.sizes))
         total = sum(self.members * (i * o + o) for i, o in shapes)
         self.params = torch.zeros(total, dtype=dtype)
         self.grads = torch.zeros(total, dtype=dtype)
@@ -216,13 +218,14 @@ class MLPEnsemble:
         last = self.n_layers - 1
         a = x
         for layer in range(self.n_layers):
-            torch.baddbmm(self.biases[layer], a, self.weights[layer], out=buf.z[layer])
+            # bmm then a broadcast add: 40 % quicker than baddbmm, which first copies
+            # the broadcast bias into the output.
+            torch.bmm(a, self.weights[layer], out=buf.z[layer]).add_(self.biases[layer])
             if layer < last:
                 apply_activation(self.activation, buf.z[layer], buf.a[layer], self.beta)
                 a = buf.a[layer]
         delta = buf.delta[last]
-        torch.sub(torch.softmax(buf.z[last], dim=2), onehot, out=delta)
-        delta.mul_(1.0 / batch)
+        _softmax_minus(buf.z[last], onehot, 1.0 / batch, out=delta)
         for layer in range(last, -1, -1):
             a_prev = x if layer == 0 else buf.a[layer - 1]
             torch.bmm(a_prev.transpose(1, 2), buf.delta[layer], out=self.grad_weights[layer])
@@ -252,3 +255,15 @@ class MLPEnsemble:
                 activations.append(out)
         activations.append(torch.softmax(z, dim=2))
         return activations, z
+
+
+def _softmax_minus(z: torch.Tensor, onehot: torch.Tensor, scale: float, out: torch.Tensor) -> None:
+    """out ← (softmax(z) − onehot)·scale along the last axis.
+
+    Written out because torch's CPU softmax over a short last axis is slow (0.7 ms for
+    (50, 256, 2) against 0.17 ms for these operations).
+    """
+    torch.sub(z, z.amax(dim=-1, keepdim=True), out=out)
+    out.exp_()
+    out.div_(out.sum(dim=-1, keepdim=True))
+    out.sub_(onehot).mul_(scale)
