@@ -23,6 +23,7 @@ Both give a member the same initialisation and batch order for the same seed.
 from __future__ import annotations
 
 import io
+import json
 import math
 import sys
 import time
@@ -209,7 +210,6 @@ class TrainResult:
     seeds: list[int]
     bad_fits: list[int]
     restarts: int
-    final_metrics: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -534,35 +534,60 @@ def train(
     """
     started = time.perf_counter()
     out = Path(out)
+    finished = _completed_meta(out, config) if resume else None
+    if finished is not None:
+        return _result(out, finished, started)
     with _threads(config.num_threads):
         prepared = _prepare(config)
-        epochs = record_epochs(config.record, config.epochs)
         checkpoint = _load_checkpoint(out) if resume else None
-        seeds = list(checkpoint["seeds"]) if checkpoint else list(config.seeds)
-        restarts = checkpoint["restarts"] if checkpoint else 0
+        state = _RunState(list(config.seeds)) if checkpoint is None else checkpoint["state"]
         while True:
-            engine = _engine(config, seeds, prepared)
-            writer = _open_writer(config, out, engine, seeds, epochs, prepared, resume)
-            if writer.meta.get("complete") and checkpoint is None and resume:
-                return _result(out, writer.meta, started)
+            engine = _engine(config, state.seeds, prepared)
+            writer = _open_writer(config, out, engine, state.seeds, prepared, resume)
             first = 0
             if checkpoint is not None:
                 engine.load_state_dict(checkpoint["engine"])
                 torch.set_rng_state(checkpoint["torch_rng"])
-                first = checkpoint["epoch"] + 1
-                checkpoint = None
-            bad = _run_epochs(
-                config, engine, writer, prepared, epochs, first, quiet, callback, seeds, restarts
-            )
-            if bad and restarts < config.max_restarts:
-                restarts += 1
-                seeds = [s + 1_000_003 * restarts if r in bad else s for r, s in enumerate(seeds)]
+                first, checkpoint = checkpoint["epoch"] + 1, None
+            run = _Run(config, engine, writer, prepared, state, quiet, callback)
+            if run.epochs_from(first) and state.restarts < config.max_restarts:
+                state.restart(config.max_restarts)
                 _clear(out)
                 resume = False
                 continue
-            writer.finish(bad_fits=bad, seeds=seeds, restarts=restarts)
+            writer.finish(bad_fits=state.bad, seeds=state.seeds, restarts=state.restarts)
             (out / "checkpoint.pt").unlink(missing_ok=True)
             return _result(out, writer.meta, started)
+
+
+@dataclass
+class _RunState:
+    """What survives a restart or an interruption besides the networks."""
+
+    seeds: list[int]
+    restarts: int = 0
+    bad: list[int] = field(default_factory=list)
+
+    def restart(self, limit: int) -> None:
+        # A deterministic fresh seed per restart for each bad member only.
+        self.restarts += 1
+        self.seeds = [
+            s + 1_000_003 * self.restarts if r in self.bad else s for r, s in enumerate(self.seeds)
+        ]
+        self.bad = []
+
+
+def _completed_meta(out: Path, config: TrainConfig) -> dict | None:
+    """The metadata of a finished dump of this configuration in ``out``, else None."""
+    meta_path = out / "meta.json"
+    if not meta_path.exists():
+        return None
+    meta = json.loads(meta_path.read_text())
+    if not meta.get("complete"):
+        return None
+    if meta.get("config") != config.to_json():
+        raise ValueError(f"cannot resume {out}: it holds a finished run of another config")
+    return meta
 
 
 def _result(out: Path, meta: dict, started: float) -> TrainResult:
@@ -575,7 +600,7 @@ def _result(out: Path, meta: dict, started: float) -> TrainResult:
     )
 
 
-def _open_writer(config, out, engine, seeds, epochs, prepared, resume) -> DumpWriter:
+def _open_writer(config, out, engine, seeds, prepared, resume) -> DumpWriter:
     data = prepared.data
     meta = {
         "dataset": data.name,
@@ -587,6 +612,7 @@ def _open_writer(config, out, engine, seeds, epochs, prepared, resume) -> DumpWr
         "config": config.to_json(),
         "versions": {"torch": torch.__version__},
     }
+    epochs = record_epochs(config.record, config.epochs)
     writer = DumpWriter(out, engine.layer_names, len(seeds), epochs, meta, resume=resume)
     rows = prepared.eval_rows
     extra = {"indices": rows, "is_train": prepared.is_train[rows]}
@@ -596,29 +622,40 @@ def _open_writer(config, out, engine, seeds, epochs, prepared, resume) -> DumpWr
     return writer
 
 
-def _run_epochs(config, engine, writer, prepared, epochs, first, quiet, callback, seeds, restarts):
-    """Train from epoch ``first`` to the end; return members flagged as bad fits."""
-    recorded = set(epochs)
-    check = config.restart_epoch - 1 if config.restart_epoch else None
-    progress = _Progress(config.epochs, quiet, f"{config.dataset}/{config.model}")
-    bad: list[int] = []
-    for epoch in range(first, config.epochs):
-        grads = engine.train_epoch(prepared.x_train, prepared.onehot_train, epoch in recorded)
-        if epoch in recorded or epoch == check:
-            metrics = _evaluate_and_write(engine, writer, prepared, epoch, grads)
-            if epoch == check:
-                bad = [
-                    int(r)
-                    for r in np.flatnonzero(metrics["train_accuracy"] < config.restart_accuracy)
-                ]
-                if bad and restarts < config.max_restarts:
-                    return bad
-            if epoch in recorded:
-                _save_checkpoint(writer.path, epoch, engine, seeds, restarts)
-                if callback is not None:
-                    callback(epoch, metrics)
-        progress.update(epoch + 1)
-    return bad
+@dataclass
+class _Run:
+    config: TrainConfig
+    engine: Any
+    writer: DumpWriter
+    prepared: _Prepared
+    state: _RunState
+    quiet: bool
+    callback: Callable | None
+
+    def epochs_from(self, first: int) -> list[int]:
+        """Train from epoch ``first`` to the end, or until a bad-fit check calls for a
+        restart; return the members found to be bad fits."""
+        config, state = self.config, self.state
+        recorded = set(self.writer.meta["epochs"])
+        check = config.restart_epoch - 1 if config.restart_epoch else None
+        progress = _Progress(config.epochs, self.quiet, f"{config.dataset}/{config.model}")
+        prepared = self.prepared
+        for epoch in range(first, config.epochs):
+            track = epoch in recorded
+            grads = self.engine.train_epoch(prepared.x_train, prepared.onehot_train, track)
+            if track or epoch == check:
+                metrics = _evaluate_and_write(self.engine, self.writer, prepared, epoch, grads)
+                if epoch == check:
+                    accuracy = metrics["train_accuracy"]
+                    state.bad = [int(r) for r in np.flatnonzero(accuracy < config.restart_accuracy)]
+                    if state.bad and state.restarts < config.max_restarts:
+                        return state.bad
+                if track:
+                    _save_checkpoint(self.writer.path, epoch, self.engine, state)
+                    if self.callback is not None:
+                        self.callback(epoch, metrics)
+            progress.update(epoch + 1)
+        return state.bad
 
 
 def _evaluate_and_write(engine, writer, prepared, epoch, grads) -> dict[str, np.ndarray]:
@@ -642,13 +679,12 @@ def _evaluate_and_write(engine, writer, prepared, epoch, grads) -> dict[str, np.
     return metrics
 
 
-def _save_checkpoint(path: Path, epoch: int, engine, seeds, restarts) -> None:
+def _save_checkpoint(path: Path, epoch: int, engine, run_state: _RunState) -> None:
     state = {
         "epoch": epoch,
         "engine": engine.state_dict(),
         "torch_rng": torch.get_rng_state(),
-        "seeds": list(seeds),
-        "restarts": restarts,
+        "state": run_state,
     }
     buffer = io.BytesIO()
     torch.save(state, buffer)

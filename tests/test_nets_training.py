@@ -123,6 +123,10 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path, engine):
     for epoch in straight.epochs:
         for key, value in straight.epoch(epoch).items():
             np.testing.assert_array_equal(resumed.epoch(epoch)[key], value)
+    # Resuming a finished run does nothing and keeps it complete.
+    again = train(config, tmp_path / "cut", quiet=True, resume=True, callback=seen.append)
+    assert seen == [20, 25, 29] and again.seeds == [0, 3]
+    assert open_dump(tmp_path / "cut").complete
 
 
 def test_dump_is_not_overwritten_without_resume(tmp_path):
