@@ -16,6 +16,7 @@ from collections.abc import Sequence
 # run(args) -> exit code.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("mi_toolkit._demo", "estimate MI on built-in cases with known truth (default)"),
+    "train": ("mi_toolkit.nets.cli", "train a preset network and write its activation dump"),
 }
 DEFAULT_SUBCOMMAND = "demo"
 

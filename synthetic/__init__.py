@@ -17,6 +17,15 @@ from mi_toolkit.synthetic.channels import (
     LinearGaussianChannel,
     NoisyGaussianMixture,
 )
+from mi_toolkit.synthetic.datasets import (
+    LabelledData,
+    load_digits,
+    load_mnist,
+    load_var_u,
+    read_idx,
+    train_test_split,
+    twelve_bit_task,
+)
 from mi_toolkit.synthetic.discrete import (
     UniformDiscreteMap,
     UniformPatternsMap,
@@ -52,6 +61,7 @@ __all__ = [
     "CorrelatedPairs",
     "GaussianBlobImages",
     "JointGaussian",
+    "LabelledData",
     "LinearGaussianChannel",
     "MultivariateStudentT",
     "NoisyGaussianMixture",
@@ -72,10 +82,16 @@ __all__ = [
     "half_cube",
     "list_suites",
     "list_tasks",
+    "load_digits",
+    "load_mnist",
+    "load_var_u",
     "normal_cdf",
     "popcount",
+    "read_idx",
     "register_task",
     "sparse_gaussian",
     "swiss_roll",
+    "train_test_split",
+    "twelve_bit_task",
     "wiggly",
 ]

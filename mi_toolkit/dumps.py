@@ -1,0 +1,340 @@
+"""Activation dumps: the on-disk format of recorded layer activations over training.
+
+``mi_toolkit.nets`` writes it; the analysis side reads it. It lives in the core because
+both sides use it and the core never imports ``nets``. Everything is readable with numpy
+and the standard library alone.
+
+Layout of a dump (a directory)
+------------------------------
+::
+
+    run/
+      meta.json            what was run (see below); "complete": true once finished
+      data.npz             the evaluation samples: y (n,), and where present x (n, d),
+                           indices (n,) into the data set, is_train (n,) bool
+      epoch_000000.npz     one file per recorded epoch, arrays:
+                             act/<layer>       (R, n, d) float32 activations of layer
+                                               <layer> for the R ensemble members (seeds)
+                             <metric>          (R,) float, e.g. train_loss, test_accuracy,
+                                               grad_mean/<layer>, grad_std/<layer>
+      epoch_000007.npz     ...
+      checkpoint.pt        (optional, written by nets) state to resume training
+
+``meta.json`` holds at least ``format`` (``"mi-toolkit-dump"``), ``format_version``,
+``layers`` (names in forward order), ``members`` (R), ``epochs`` (the epochs planned for
+recording), ``complete`` and ``versions``; ``nets`` adds ``dataset``, ``architecture``,
+``activation``, ``seeds`` and its full training configuration.
+
+Every file is written to a temporary name in the same directory (``.<name>.tmp``) and
+moved into place with :func:`os.replace`, which is atomic. So a crash leaves either the
+previous state or the new one, never a half-written file under a final name; readers
+ignore temporary names, and an epoch is present exactly when its file is. ``complete``
+turns true only after the last epoch file is in place.
+
+Other layouts :func:`open_dump` reads
+-------------------------------------
+* A directory of per-epoch ``.npz`` files without ``meta.json``: each file holds one
+  array per layer, ``(n, d)`` or ``(R, n, d)``; the epoch is the last integer in the file
+  name (``epoch12.npz``, ``acts_0012.npz``). Optional arrays ``y``/``labels`` give labels.
+* A single ``.npz`` file of arrays shaped ``(epochs, n, d)``, one per layer, with an
+  optional ``epochs`` array (else 0, 1, 2, ...) and optional ``y``/``labels``.
+
+Layers may be given with a prefix ``act/`` in both; every other array with a layer's
+shape rules is taken as a layer.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT_NAME = "mi-toolkit-dump"
+FORMAT_VERSION = 1
+_EPOCH_FILE = re.compile(r"^epoch_(\d+)\.npz$")
+_LABEL_KEYS = ("y", "labels")
+
+
+def epoch_filename(epoch: int) -> str:
+    """Name of the file of one recorded epoch, e.g. ``epoch_000042.npz``."""
+    return f"epoch_{epoch:06d}.npz"
+
+
+def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` so that the file is either old, or new and whole.
+
+    The bytes go to ``.<name>.tmp`` beside it, are flushed to disk, and the temporary file
+    replaces ``path`` with :func:`os.replace` (atomic on POSIX and Windows).
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "wb") as stream:
+        stream.write(payload)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, path)
+
+
+def atomic_savez(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
+    """:func:`numpy.savez` made atomic (see :func:`atomic_write_bytes`)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **{name: np.asarray(value) for name, value in arrays.items()})
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python, numpy and mi-toolkit, recorded in every dump."""
+    from mi_toolkit import __version__
+
+    return {"python": platform.python_version(), "numpy": np.__version__, "mi_toolkit": __version__}
+
+
+class DumpWriter:
+    """Write a dump directory epoch by epoch (layout in the module docstring).
+
+    Parameters
+    ----------
+    path : the run directory; created if missing.
+    layers : layer names in forward order.
+    members : R, the number of ensemble members (seeds) in each array.
+    epochs : the epochs planned for recording.
+    meta : further metadata (JSON-serialisable): dataset, architecture, seeds, config...
+    resume : keep epoch files already in ``path`` (they must come from the same run);
+        otherwise an existing dump there is an error.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        layers: Sequence[str],
+        members: int,
+        epochs: Sequence[int],
+        meta: Mapping[str, Any] | None = None,
+        *,
+        resume: bool = False,
+    ) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.meta: dict[str, Any] = {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            **dict(meta or {}),
+            "layers": list(layers),
+            "members": int(members),
+            "epochs": [int(e) for e in epochs],
+            "complete": False,
+        }
+        self.meta.setdefault("versions", {}).update(library_versions())
+        meta_path = self.path / "meta.json"
+        if meta_path.exists():
+            if not resume:
+                raise FileExistsError(
+                    f"{self.path} already holds a dump; choose another directory or resume"
+                )
+            self._check_same_run(json.loads(meta_path.read_text()))
+        self._write_meta()
+
+    def _check_same_run(self, old: dict[str, Any]) -> None:
+        for key in ("layers", "members", "epochs", "config"):
+            if key in self.meta and old.get(key) != self.meta[key]:
+                raise ValueError(
+                    f"cannot resume {self.path}: its {key!r} differs from this run's "
+                    f"({old.get(key)!r} vs {self.meta[key]!r})"
+                )
+
+    def _write_meta(self) -> None:
+        text = json.dumps(self.meta, indent=1, sort_keys=True)
+        atomic_write_bytes(self.path / "meta.json", text.encode())
+
+    def write_data(self, y: np.ndarray, **arrays: np.ndarray) -> None:
+        """Store the evaluation samples' labels ``y`` and optional ``x``, ``indices``..."""
+        atomic_savez(self.path / "data.npz", {"y": y, **arrays})
+
+    def write_epoch(
+        self,
+        epoch: int,
+        activations: Mapping[str, np.ndarray],
+        metrics: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        """Store one epoch: activations ``(R, n, d)`` per layer and ``(R,)`` metrics."""
+        missing = set(self.meta["layers"]) - set(activations)
+        if missing:
+            raise ValueError(f"epoch {epoch}: no activations for layers {sorted(missing)}")
+        arrays = {f"act/{name}": np.asarray(a, dtype=np.float32) for name, a in activations.items()}
+        for name, value in (metrics or {}).items():
+            arrays[name] = np.asarray(value, dtype=np.float64)
+        atomic_savez(self.path / epoch_filename(epoch), arrays)
+
+    def recorded_epochs(self) -> list[int]:
+        """Epochs whose files are in place."""
+        return _epoch_files(self.path)[0]
+
+    def finish(self, **extra: Any) -> None:
+        """Mark the dump complete (after the last epoch), adding ``extra`` metadata."""
+        self.meta.update(extra)
+        self.meta["complete"] = True
+        self._write_meta()
+
+
+def _epoch_files(directory: Path) -> tuple[list[int], dict[int, Path]]:
+    files = {}
+    for entry in directory.iterdir():
+        match = _EPOCH_FILE.match(entry.name)
+        if match:
+            files[int(match.group(1))] = entry
+    return sorted(files), files
+
+
+@dataclass
+class Dump:
+    """Recorded activations, read by :func:`open_dump`.
+
+    Attributes
+    ----------
+    layers : layer names in forward order.
+    epochs : the recorded epochs available, sorted.
+    members : number of ensemble members R.
+    labels : labels of the evaluation samples, or None.
+    meta : metadata (empty for layouts without ``meta.json``).
+    """
+
+    layers: list[str]
+    epochs: list[int]
+    members: int
+    labels: np.ndarray | None
+    meta: dict[str, Any] = field(default_factory=dict)
+    inputs: np.ndarray | None = None
+    _load: Any = field(default=None, repr=False)
+
+    def activations(self, epoch: int, layer: str, member: int = 0) -> np.ndarray:
+        """Activations ``(n, d)`` of ``layer`` at ``epoch`` for one ensemble member."""
+        return self.epoch(epoch)[layer][member]
+
+    def epoch(self, epoch: int) -> dict[str, np.ndarray]:
+        """All arrays of one epoch: layers as ``(R, n, d)``, metrics as ``(R,)``."""
+        if epoch not in self.epochs:
+            raise KeyError(f"epoch {epoch} was not recorded; recorded: {_summary(self.epochs)}")
+        return self._load(epoch)
+
+    def metric(self, name: str) -> np.ndarray:
+        """One metric over the recorded epochs, shape ``(epochs, R)``."""
+        return np.stack([self.epoch(e)[name] for e in self.epochs])
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.meta.get("complete", True))
+
+
+def _summary(epochs: Sequence[int]) -> str:
+    return ", ".join(map(str, epochs[:5])) + (" ..." if len(epochs) > 5 else "")
+
+
+def open_dump(path: str | os.PathLike) -> Dump:
+    """Open recorded activations in any of the layouts of the module docstring."""
+    path = Path(path)
+    if path.is_file():
+        return _open_single_npz(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"no dump at {path}")
+    if (path / "meta.json").exists():
+        return _open_dump_dir(path)
+    return _open_npz_dir(path)
+
+
+def _open_dump_dir(path: Path) -> Dump:
+    meta = json.loads((path / "meta.json").read_text())
+    if meta.get("format") != FORMAT_NAME:
+        raise ValueError(f"{path}/meta.json is not a {FORMAT_NAME} file")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has format version {meta['format_version']}; this mi-toolkit reads up "
+            f"to {FORMAT_VERSION}: upgrade mi-toolkit"
+        )
+    epochs, files = _epoch_files(path)
+    labels = inputs = None
+    if (path / "data.npz").exists():
+        with np.load(path / "data.npz") as data:
+            labels = data["y"]
+            inputs = data["x"] if "x" in data else None
+
+    def load(epoch: int) -> dict[str, np.ndarray]:
+        with np.load(files[epoch]) as arrays:
+            return {_strip(k): arrays[k] for k in arrays.files}
+
+    return Dump(meta["layers"], epochs, meta["members"], labels, meta, inputs, load)
+
+
+def _strip(key: str) -> str:
+    return key[4:] if key.startswith("act/") else key
+
+
+def _open_npz_dir(path: Path) -> Dump:
+    files: dict[int, Path] = {}
+    for entry in path.glob("*.npz"):
+        numbers = re.findall(r"\d+", entry.stem)
+        if not numbers:
+            raise ValueError(f"{entry}: per-epoch file names must contain the epoch number")
+        epoch = int(numbers[-1])
+        if epoch in files:
+            raise ValueError(f"{path}: both {files[epoch].name} and {entry.name} are epoch {epoch}")
+        files[epoch] = entry
+    if not files:
+        raise ValueError(f"{path} holds neither meta.json nor per-epoch .npz files")
+    epochs = sorted(files)
+    with np.load(files[epochs[0]]) as first:
+        labels = next((first[k] for k in _LABEL_KEYS if k in first), None)
+        layers = [_strip(k) for k in first.files if k not in _LABEL_KEYS]
+
+    def load(epoch: int) -> dict[str, np.ndarray]:
+        with np.load(files[epoch]) as arrays:
+            return {
+                _strip(k): _with_members(arrays[k], f"{files[epoch].name}:{k}")
+                for k in arrays.files
+                if k not in _LABEL_KEYS
+            }
+
+    members = next(iter(load(epochs[0]).values())).shape[0]
+    return Dump(layers, epochs, members, labels, {}, None, load)
+
+
+def _with_members(array: np.ndarray, where: str) -> np.ndarray:
+    if array.ndim == 2:
+        return array[None]
+    if array.ndim == 3:
+        return array
+    raise ValueError(f"{where}: a layer must be (n, d) or (R, n, d); got shape {array.shape}")
+
+
+def _open_single_npz(path: Path) -> Dump:
+    with np.load(path) as arrays:
+        contents = {k: arrays[k] for k in arrays.files}
+    labels = next((contents.pop(k) for k in _LABEL_KEYS if k in contents), None)
+    epoch_values = contents.pop("epochs", None)
+    layers = {}
+    for key, array in contents.items():
+        if array.ndim != 3:
+            raise ValueError(f"{path}:{key}: expected (epochs, n, d); got shape {array.shape}")
+        layers[_strip(key)] = array
+    if not layers:
+        raise ValueError(f"{path} holds no (epochs, n, d) arrays")
+    lengths = {a.shape[0] for a in layers.values()}
+    if len(lengths) != 1:
+        raise ValueError(f"{path}: layers disagree on the number of epochs: {sorted(lengths)}")
+    n_epochs = lengths.pop()
+    epochs = list(range(n_epochs)) if epoch_values is None else [int(e) for e in epoch_values]
+    if len(epochs) != n_epochs:
+        raise ValueError(f"{path}: 'epochs' has {len(epochs)} entries for {n_epochs} epochs")
+    position = {e: i for i, e in enumerate(epochs)}
+
+    def load(epoch: int) -> dict[str, np.ndarray]:
+        return {name: array[position[epoch]][None] for name, array in layers.items()}
+
+    return Dump(list(layers), sorted(epochs), 1, labels, {}, None, load)
