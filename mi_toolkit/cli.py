@@ -16,6 +16,7 @@ from collections.abc import Sequence
 # run(args) -> exit code.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("mi_toolkit._demo", "estimate MI on built-in cases with known truth (default)"),
+    "plane": ("mi_toolkit._plane_cli", "I(X;T) and I(T;Y) per layer and epoch of a saved dump"),
     "train": ("mi_toolkit.nets.cli", "train a preset network and write its activation dump"),
 }
 DEFAULT_SUBCOMMAND = "demo"
