@@ -31,9 +31,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
+
 from mi_toolkit.nets import TrainConfig, record_epochs, train
 from mi_toolkit.nets.training import _EnsembleEngine, _prepare, _threads
-from torch import nn
 
 EPOCHS = 8000
 GRID = record_epochs("log", EPOCHS)

@@ -22,8 +22,9 @@ import itertools
 from collections.abc import Callable, Sequence
 
 import torch
-from mi_toolkit.nets.models import Block, Classifier, check_sizes, init_linear
 from torch import nn
+
+from mi_toolkit.nets.models import Block, Classifier, check_sizes, init_linear
 
 SURROGATES = ("ste", "approx-sign", "swish-sign")
 SWISH_BETA = 5.0

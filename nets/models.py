@@ -24,8 +24,9 @@ import math
 from collections.abc import Sequence
 
 import torch
-from mi_toolkit.nets.activations import DEFAULT_BETA, make_activation
 from torch import nn
+
+from mi_toolkit.nets.activations import DEFAULT_BETA, make_activation
 
 INITS = ("szt", "saxe")
 

@@ -35,6 +35,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
+
+from mi_toolkit.dumps import DumpWriter, atomic_write_bytes
 from mi_toolkit.nets.activations import ACTIVATIONS, DEFAULT_BETA
 from mi_toolkit.nets.binary import SURROGATES, BinaryMLP, clip_latent_weights
 from mi_toolkit.nets.ensemble import FlatAdam, FlatSGD, MLPEnsemble
@@ -48,9 +51,6 @@ from mi_toolkit.synthetic.datasets import (
     train_test_split,
     twelve_bit_task,
 )
-from torch import nn
-
-from mi_toolkit.dumps import DumpWriter, atomic_write_bytes
 
 DATASETS = ("12bit", "var_u", "digits", "mnist")
 MODELS = ("mlp", "binary", "conv")

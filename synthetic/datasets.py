@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+
 from mi_toolkit.synthetic.discrete import all_bit_patterns
 
 # f = 5k − 2e + 2t − p > 18 (see the module docstring).

@@ -5,6 +5,7 @@ import gzip
 import numpy as np
 import pytest
 import scipy.io
+
 from mi_toolkit.synthetic import (
     load_digits,
     load_mnist,

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from mi_toolkit.nets import MLP, ActivationRecorder, BinaryMLP, ConvNet, GaussianNoise, MLPEnsemble
 from mi_toolkit.nets.activations import sign_swish, sign_swish_derivative
 from mi_toolkit.nets.binary import binarize, clip_latent_weights, sign

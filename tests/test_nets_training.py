@@ -5,10 +5,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import torch
-from mi_toolkit.nets import TrainConfig, record_epochs, train
 
 from mi_toolkit.cli import main
 from mi_toolkit.dumps import open_dump
+from mi_toolkit.nets import TrainConfig, record_epochs, train
 
 torch.set_num_threads(1)
 QUICK = TrainConfig(epochs=30, lr=1e-2, record="every:10", restart_epoch=None)
@@ -187,3 +187,31 @@ def test_train_command(tmp_path, capsys):
     assert dump.epochs == [0, 10, 19] and dump.members == 2
     assert dump.meta["config"]["lr"] == 1e-4 and dump.meta["activation"] == "tanh"
     assert "wrote" in capsys.readouterr().out
+
+
+def test_mnist_from_a_user_file(tmp_path):
+    rng = np.random.default_rng(0)
+    # Two classes told apart by which half of the 28×28 image is bright.
+    labels = rng.integers(0, 2, size=60)
+    images = rng.integers(0, 60, size=(60, 28, 28)).astype(np.uint8)
+    for image, label in zip(images, labels, strict=True):
+        image[:, 14 * label : 14 * label + 14] += 150
+    split = {"x_train": images[:40], "y_train": labels[:40]}
+    np.savez(tmp_path / "mnist.npz", **split, x_test=images[40:], y_test=labels[40:])
+    config = TrainConfig(
+        dataset="mnist",
+        data_path=str(tmp_path / "mnist.npz"),
+        model="conv",
+        sizes=None,
+        activation="relu",
+        lr=1e-2,
+        batch_size=16,
+        epochs=8,
+        record="every:8",
+        restart_epoch=None,
+    )
+    train(config, tmp_path / "run", quiet=True)
+    dump = open_dump(tmp_path / "run")
+    assert dump.activations(7, "conv1").shape == (60, 8 * 14 * 14)
+    assert dump.meta["architecture"]["image_shape"] == [28, 28]
+    assert dump.metric("test_accuracy")[-1, 0] > 0.9
