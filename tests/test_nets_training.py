@@ -85,9 +85,18 @@ def test_ensemble_members_equal_single_runs(tmp_path):
     assert not np.allclose(together.activations(29, "layer1", 0), alone.activations(29, "layer1"))
 
 
-def test_hook_recorder_path_matches_built_in_path(tmp_path):
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"activation": "relu"},
+        # Saxe et al.'s contrast: full-batch gradient descent (here with momentum).
+        {"activation": "hardtanh", "optimizer": "sgd", "momentum": 0.9, "batch_size": None},
+    ],
+    ids=["adam-minibatch", "sgd-full-batch"],
+)
+def test_hook_recorder_path_matches_built_in_path(tmp_path, changes):
     """The module engine records with forward hooks; the ensemble computes its own."""
-    config = replace(QUICK, seeds=(0, 1), dtype="float64", activation="relu")
+    config = replace(QUICK, seeds=(0, 1), dtype="float64", **changes)
     train(replace(config, engine="ensemble"), tmp_path / "built_in", quiet=True)
     train(replace(config, engine="module"), tmp_path / "hooks", quiet=True)
     built_in, hooks = open_dump(tmp_path / "built_in"), open_dump(tmp_path / "hooks")
