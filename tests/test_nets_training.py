@@ -163,8 +163,18 @@ def test_bad_fits_restart_with_new_seeds(tmp_path):
 
 def test_noise_injection_trains(tmp_path):
     config = replace(QUICK, epochs=60, record="every:59", noise_std=0.05, noise_at_eval=True)
-    train(config, tmp_path, quiet=True)
-    assert _final(tmp_path, "train_accuracy")[0] > 0.8
+    train(config, tmp_path / "a", quiet=True)
+    assert _final(tmp_path / "a", "train_accuracy")[0] > 0.8
+    # The noise is seeded by the run: the same config gives the same activations.
+    train(config, tmp_path / "b", quiet=True)
+    first, second = open_dump(tmp_path / "a"), open_dump(tmp_path / "b")
+    np.testing.assert_array_equal(first.activations(59, "layer2"), second.activations(59, "layer2"))
+    # Epoch 0 trains alike with or without noise at evaluation (same seeds, same training
+    # noise); only the recording differs, by noise of the injected size.
+    train(replace(config, noise_at_eval=False), tmp_path / "clean", quiet=True)
+    clean = open_dump(tmp_path / "clean").activations(0, "layer1")
+    difference = np.abs(first.activations(0, "layer1") - clean)
+    assert 0.001 < difference.mean() < 0.1
 
 
 @pytest.mark.parametrize(
