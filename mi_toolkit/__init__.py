@@ -5,6 +5,7 @@
 """
 
 from mi_toolkit.api import estimate_entropy, estimate_mi, list_methods
+from mi_toolkit.dumps import open_dump
 from mi_toolkit.result import MIEstimate, MIToolkitWarning
 
 __version__ = "0.1.0"
@@ -16,4 +17,5 @@ __all__ = [
     "estimate_entropy",
     "estimate_mi",
     "list_methods",
+    "open_dump",
 ]

@@ -45,15 +45,15 @@ shape rules is taken as a layer.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import platform
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -68,26 +68,36 @@ def epoch_filename(epoch: int) -> str:
     return f"epoch_{epoch:06d}.npz"
 
 
-def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` so that the file is either old, or new and whole.
+@contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """Open ``path`` for writing so that the file is either old, or new and whole.
 
-    The bytes go to ``.<name>.tmp`` beside it, are flushed to disk, and the temporary file
-    replaces ``path`` with :func:`os.replace` (atomic on POSIX and Windows).
+    The bytes go to ``.<name>.tmp`` beside it and are flushed to disk; only when the
+    block ends without an error does the temporary file replace ``path``, with
+    :func:`os.replace` (atomic on POSIX and Windows). On an error it is removed.
     """
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as stream:
+    try:
+        with open(temporary, "wb") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` atomically (see :func:`atomic_file`)."""
+    with atomic_file(path) as stream:
         stream.write(payload)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
 
 
 def atomic_savez(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
-    """:func:`numpy.savez` made atomic (see :func:`atomic_write_bytes`)."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **{name: np.asarray(value) for name, value in arrays.items()})
-    atomic_write_bytes(path, buffer.getvalue())
+    """:func:`numpy.savez` made atomic (see :func:`atomic_file`)."""
+    with atomic_file(path) as stream:
+        np.savez(stream, **{name: np.asarray(value) for name, value in arrays.items()})
 
 
 def library_versions() -> dict[str, str]:

@@ -43,7 +43,11 @@ class FlatAdam:
     """
 
     def __init__(
-        self, params: torch.Tensor, lr: float, betas=(0.9, 0.999), eps: float = 1e-8
+        self,
+        params: torch.Tensor,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
     ) -> None:
         self.params, self.lr, self.betas, self.eps = params, lr, betas, eps
         self.m = torch.zeros_like(params)

@@ -364,6 +364,9 @@ class _ModuleEngine:
 
     def __init__(self, config: TrainConfig, seeds: Sequence[int], data: LabelledData) -> None:
         dtype = config.torch_dtype
+        # Noise injection draws from torch's global generator: seed it from the run's
+        # seeds so that a run is reproducible (checkpoints save and restore its state).
+        torch.manual_seed(20_000_003 + sum(int(s) for s in seeds))
         self.models = [_build_module(config, s, data).to(dtype) for s in seeds]
         if config.optimizer == "adam":
             self.optimizers = [torch.optim.Adam(m.parameters(), lr=config.lr) for m in self.models]

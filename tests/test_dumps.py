@@ -102,3 +102,17 @@ def test_single_npz_of_epoch_stacks(tmp_path):
 def test_unknown_path(tmp_path):
     with pytest.raises(FileNotFoundError):
         open_dump(tmp_path / "nothing")
+
+
+def test_failed_write_keeps_the_old_file(tmp_path):
+    atomic_savez(tmp_path / "a.npz", {"x": np.arange(3)})
+
+    class Unsaveable:
+        def __array__(self, dtype=None, copy=None):
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        atomic_savez(tmp_path / "a.npz", {"x": np.arange(5), "y": Unsaveable()})
+    with np.load(tmp_path / "a.npz") as arrays:
+        np.testing.assert_array_equal(arrays["x"], np.arange(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]

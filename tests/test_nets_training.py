@@ -85,9 +85,18 @@ def test_ensemble_members_equal_single_runs(tmp_path):
     assert not np.allclose(together.activations(29, "layer1", 0), alone.activations(29, "layer1"))
 
 
-def test_hook_recorder_path_matches_built_in_path(tmp_path):
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"activation": "relu"},
+        # Saxe et al.'s contrast: full-batch gradient descent (here with momentum).
+        {"activation": "hardtanh", "optimizer": "sgd", "momentum": 0.9, "batch_size": None},
+    ],
+    ids=["adam-minibatch", "sgd-full-batch"],
+)
+def test_hook_recorder_path_matches_built_in_path(tmp_path, changes):
     """The module engine records with forward hooks; the ensemble computes its own."""
-    config = replace(QUICK, seeds=(0, 1), dtype="float64", activation="relu")
+    config = replace(QUICK, seeds=(0, 1), dtype="float64", **changes)
     train(replace(config, engine="ensemble"), tmp_path / "built_in", quiet=True)
     train(replace(config, engine="module"), tmp_path / "hooks", quiet=True)
     built_in, hooks = open_dump(tmp_path / "built_in"), open_dump(tmp_path / "hooks")
@@ -154,8 +163,18 @@ def test_bad_fits_restart_with_new_seeds(tmp_path):
 
 def test_noise_injection_trains(tmp_path):
     config = replace(QUICK, epochs=60, record="every:59", noise_std=0.05, noise_at_eval=True)
-    train(config, tmp_path, quiet=True)
-    assert _final(tmp_path, "train_accuracy")[0] > 0.8
+    train(config, tmp_path / "a", quiet=True)
+    assert _final(tmp_path / "a", "train_accuracy")[0] > 0.8
+    # The noise is seeded by the run: the same config gives the same activations.
+    train(config, tmp_path / "b", quiet=True)
+    first, second = open_dump(tmp_path / "a"), open_dump(tmp_path / "b")
+    np.testing.assert_array_equal(first.activations(59, "layer2"), second.activations(59, "layer2"))
+    # Epoch 0 trains alike with or without noise at evaluation (same seeds, same training
+    # noise); only the recording differs, by noise of the injected size.
+    train(replace(config, noise_at_eval=False), tmp_path / "clean", quiet=True)
+    clean = open_dump(tmp_path / "clean").activations(0, "layer1")
+    difference = np.abs(first.activations(0, "layer1") - clean)
+    assert 0.001 < difference.mean() < 0.1
 
 
 @pytest.mark.parametrize(
@@ -187,3 +206,31 @@ def test_train_command(tmp_path, capsys):
     assert dump.epochs == [0, 10, 19] and dump.members == 2
     assert dump.meta["config"]["lr"] == 1e-4 and dump.meta["activation"] == "tanh"
     assert "wrote" in capsys.readouterr().out
+
+
+def test_mnist_from_a_user_file(tmp_path):
+    rng = np.random.default_rng(0)
+    # Two classes told apart by which half of the 28×28 image is bright.
+    labels = rng.integers(0, 2, size=60)
+    images = rng.integers(0, 60, size=(60, 28, 28)).astype(np.uint8)
+    for image, label in zip(images, labels, strict=True):
+        image[:, 14 * label : 14 * label + 14] += 150
+    split = {"x_train": images[:40], "y_train": labels[:40]}
+    np.savez(tmp_path / "mnist.npz", **split, x_test=images[40:], y_test=labels[40:])
+    config = TrainConfig(
+        dataset="mnist",
+        data_path=str(tmp_path / "mnist.npz"),
+        model="conv",
+        sizes=None,
+        activation="relu",
+        lr=1e-2,
+        batch_size=16,
+        epochs=8,
+        record="every:8",
+        restart_epoch=None,
+    )
+    train(config, tmp_path / "run", quiet=True)
+    dump = open_dump(tmp_path / "run")
+    assert dump.activations(7, "conv1").shape == (60, 8 * 14 * 14)
+    assert dump.meta["architecture"]["image_shape"] == [28, 28]
+    assert dump.metric("test_accuracy")[-1, 0] > 0.9
