@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from mi_toolkit.dumps import DumpWriter, atomic_write_bytes
 from mi_toolkit.nets.activations import ACTIVATIONS, DEFAULT_BETA
@@ -211,30 +211,6 @@ class TrainResult:
     bad_fits: list[int]
     restarts: int
     seconds: float = 0.0
-
-
-class _Progress:
-    """A one-line progress bar on stderr, refreshed at most twice a second."""
-
-    def __init__(self, total: int, quiet: bool, label: str) -> None:
-        self.total, self.quiet, self.label = total, quiet, label
-        self.start = self.last = time.perf_counter()
-
-    def update(self, done: int, note: str = "") -> None:
-        now = time.perf_counter()
-        if self.quiet or (now - self.last < 0.5 and done < self.total):
-            return
-        self.last = now
-        rate = done / max(now - self.start, 1e-9)
-        eta = (self.total - done) / rate if rate > 0 else float("inf")
-        bar = "#" * int(30 * done / self.total)
-        sys.stderr.write(
-            f"\r{self.label} [{bar:<30}] {done}/{self.total} epochs, {rate:.0f}/s, "
-            f"ETA {eta:.0f} s {note}"
-        )
-        if done >= self.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
 
 
 @contextmanager
@@ -641,23 +617,32 @@ class _Run:
         config, state = self.config, self.state
         recorded = set(self.writer.meta["epochs"])
         check = config.restart_epoch - 1 if config.restart_epoch else None
-        progress = _Progress(config.epochs, self.quiet, f"{config.dataset}/{config.model}")
         prepared = self.prepared
-        for epoch in range(first, config.epochs):
-            track = epoch in recorded
-            grads = self.engine.train_epoch(prepared.x_train, prepared.onehot_train, track)
-            if track or epoch == check:
-                metrics = _evaluate_and_write(self.engine, self.writer, prepared, epoch, grads)
-                if epoch == check:
-                    accuracy = metrics["train_accuracy"]
-                    state.bad = [int(r) for r in np.flatnonzero(accuracy < config.restart_accuracy)]
-                    if state.bad and state.restarts < config.max_restarts:
-                        return state.bad
-                if track:
-                    _save_checkpoint(self.writer.path, epoch, self.engine, state)
-                    if self.callback is not None:
-                        self.callback(epoch, metrics)
-            progress.update(epoch + 1)
+        with tqdm(
+            total=config.epochs,
+            initial=first,
+            desc=f"{config.dataset}/{config.model}",
+            unit="epoch",
+            disable=self.quiet,
+            mininterval=0.5,
+        ) as progress:
+            for epoch in range(first, config.epochs):
+                track = epoch in recorded
+                grads = self.engine.train_epoch(prepared.x_train, prepared.onehot_train, track)
+                if track or epoch == check:
+                    metrics = _evaluate_and_write(self.engine, self.writer, prepared, epoch, grads)
+                    if epoch == check:
+                        accuracy = metrics["train_accuracy"]
+                        state.bad = [
+                            int(r) for r in np.flatnonzero(accuracy < config.restart_accuracy)
+                        ]
+                        if state.bad and state.restarts < config.max_restarts:
+                            return state.bad
+                    if track:
+                        _save_checkpoint(self.writer.path, epoch, self.engine, state)
+                        if self.callback is not None:
+                            self.callback(epoch, metrics)
+                progress.update(1)
         return state.bad
 
 
