@@ -1,0 +1,166 @@
+"""Shared fixtures and the ratio report for the speed benchmarks.
+
+Run with ``make bench`` (``pytest benchmarks``). Files here are named ``bench_*.py`` and
+are collected only when ``benchmarks`` (or a file in it) is named on the command line,
+so a plain ``pytest`` (``make test``) never runs them, even where ``testpaths`` finds no
+``tests/`` and pytest falls back to the whole repository.
+
+Each benchmark records its median time under a group; at the end of the session the
+groups are printed as ratios of each peer's time to mi-toolkit's, measured in the same
+run (the machine is shared, so absolute times are noisy and ratios are what counts).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from _workloads import (
+    binary_labels,
+    information_plane_activations,
+    tanh_layer,
+    twelve_bit_inputs,
+)
+
+from mi_toolkit import estimate_entropy, estimate_mi
+from mi_toolkit.result import MIToolkitWarning
+
+_HERE = Path(__file__).resolve().parent
+TOOLKIT = "mi-toolkit"
+
+
+def _named_on_command_line(config: pytest.Config) -> bool:
+    for arg in config.args:
+        target = (config.invocation_params.dir / arg.split("::")[0]).resolve()
+        if target == _HERE or _HERE in target.parents:
+            return True
+    return False
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:
+    if (
+        file_path.suffix == ".py"
+        and file_path.name.startswith("bench_")
+        and _named_on_command_line(parent.config)
+    ):
+        return pytest.Module.from_parent(parent, path=file_path)
+    return None
+
+
+# -- the ratio report ---------------------------------------------------------------
+
+
+@dataclass
+class _Group:
+    goal_s: float | None = None
+    medians: dict[str, float] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+_GROUPS: dict[str, _Group] = {}
+
+
+@pytest.fixture
+def measure(benchmark: Any) -> Callable[..., Any]:
+    """Time ``fn`` under ``group`` as ``role`` and record its median for the report.
+
+    ``goal_s`` is the issue's target for mi-toolkit in that group. When two roles of a
+    group return values, they are checked to agree (``rtol``), so that a fast answer is
+    also the right one.
+    """
+
+    def run(
+        fn: Callable[[], Any],
+        *,
+        group: str,
+        role: str,
+        rounds: int,
+        goal_s: float | None = None,
+        rtol: float = 1e-9,
+    ) -> Any:
+        benchmark.group = group
+        benchmark.extra_info["role"] = role
+        result = benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=0)
+        entry = _GROUPS.setdefault(group, _Group())
+        if goal_s is not None:
+            entry.goal_s = goal_s
+        if benchmark.stats is not None:  # None under --benchmark-disable
+            entry.medians[role] = benchmark.stats.stats.median
+        for other, value in entry.values.items():
+            np.testing.assert_allclose(
+                np.asarray(result, dtype=float),
+                np.asarray(value, dtype=float),
+                rtol=rtol,
+                atol=1e-12,
+                err_msg=f"{role} disagrees with {other} in {group!r}",
+            )
+        entry.values[role] = result
+        return result
+
+    return run
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not _GROUPS:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("mi-toolkit speed: medians and ratios in this run")
+    for name, group in _GROUPS.items():
+        write(name)
+        ours = group.medians.get(TOOLKIT)
+        for role, median in group.medians.items():
+            line = f"    {role:<28} {median:9.3f} s"
+            if ours is not None and role != TOOLKIT:
+                line += f"   {median / ours:7.2f} × mi-toolkit's time"
+            write(line)
+        if group.goal_s is not None and ours is not None:
+            verdict = "met" if ours <= group.goal_s else "MISSED"
+            write(f"    goal mi-toolkit ≤ {group.goal_s:g} s: {verdict}")
+
+
+# -- data ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plane:
+    """Inputs, labels and per-epoch, per-layer activations of the 12-bit workload."""
+
+    inputs: np.ndarray
+    labels: np.ndarray
+    activations: list[list[np.ndarray]]
+
+    @property
+    def n_estimates(self) -> int:
+        return 2 * sum(len(layers) for layers in self.activations)
+
+
+@pytest.fixture(scope="session")
+def plane() -> Plane:
+    inputs = twelve_bit_inputs()
+    return Plane(inputs, binary_labels(len(inputs)), information_plane_activations())
+
+
+@pytest.fixture(scope="session")
+def kde_layer() -> tuple[np.ndarray, np.ndarray]:
+    """N = 10,000 inputs and d = 20 tanh activations."""
+    return tanh_layer(10_000, 20)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels() -> None:
+    """Compile (or load from cache) every numba kernel once, outside the timings.
+
+    Compile time is measured on its own by ``benchmarks/compile_time.py``.
+    """
+    x = twelve_bit_inputs()[:64]
+    t = np.tanh(np.linspace(-2.0, 2.0, x.size).reshape(x.shape))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MIToolkitWarning)
+        estimate_mi(x, t, method="binning")
+        estimate_mi(x, t, method="kde")
+        estimate_entropy(t, method="kde")
