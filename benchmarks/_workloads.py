@@ -10,6 +10,7 @@ change over the epochs much as in a real run.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -63,7 +64,7 @@ def drifting_network_activations(
     R_l a seeded random walk; biases drift the same way.
     """
     rng = np.random.default_rng(seed)
-    pairs = list(zip(widths[:-1], widths[1:], strict=True))
+    pairs = list(itertools.pairwise(widths))
     w0 = [rng.normal(0.0, 1.0 / np.sqrt(m), size=(m, k)) for m, k in pairs]
     drift = [rng.normal(0.0, 1.0 / np.sqrt(m), size=(m, k)) for m, k in pairs]
     b0 = [rng.normal(0.0, 0.1, size=k) for _, k in pairs]
@@ -84,14 +85,16 @@ def information_plane_activations(seed: int = 0) -> list[list[np.ndarray]]:
     return list(drifting_network_activations(twelve_bit_inputs(), seed=seed))
 
 
-def tanh_layer(n: int, d: int, seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian inputs (n, d) and the tanh activations of one random dense layer on them.
+def tanh_layer(n: int, d: int, latent: int = 3, seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (n, latent) and the (n, d) tanh activations of one random dense layer on them.
 
-    The gain of 2 puts a fair share of units in saturation, like a trained layer, while
-    keeping pairwise distances small enough that no kernel term underflows: the KDE
-    kernels do the full N² work.
+    The inputs are Gaussian on a low-dimensional space, as real data lie near a
+    low-dimensional manifold, and a gain of 2 saturates a fair share of units. With
+    σ² = 0.1 the KDE estimate of I(X;T) then sits well inside (0, log N) (about 6.7 of
+    9.2 nats at N = 10,000, d = 20) instead of at the log N ceiling, as it would for
+    activations spread over all d dimensions.
     """
     rng = np.random.default_rng(seed)
-    inputs = rng.normal(size=(n, d))
-    weights = rng.normal(0.0, 2.0 / np.sqrt(d), size=(d, d))
+    inputs = rng.normal(size=(n, latent))
+    weights = rng.normal(0.0, 2.0 / np.sqrt(latent), size=(latent, d))
     return inputs, np.tanh(inputs @ weights)

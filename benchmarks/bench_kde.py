@@ -60,8 +60,8 @@ def test_mutual_information_toolkit(measure, kde_layer) -> None:
         rounds=3,
         goal_s=GOAL_S,
     )
-    # Distinct inputs: I(X;T) = H(T+Z) - H(Z) stays below log N.
-    assert 0.0 < result < 9.22
+    # Distinct inputs whose activations overlap under the noise: well below log N = 9.21.
+    assert 5.0 < result < 8.5
 
 
 def test_mutual_information_toolkit_torch_cpu(measure, kde_layer) -> None:

@@ -147,7 +147,7 @@ def plane() -> Plane:
 
 @pytest.fixture(scope="session")
 def kde_layer() -> tuple[np.ndarray, np.ndarray]:
-    """N = 10,000 inputs and d = 20 tanh activations."""
+    """N = 10,000 three-dimensional inputs and their d = 20 tanh activations."""
     return tanh_layer(10_000, 20)
 
 
