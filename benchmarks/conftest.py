@@ -10,7 +10,7 @@ printed with the ratio of each peer's time to mi-toolkit's, measured in the same
 The machine is shared and its load comes and goes, so the report gives, per role, the
 best round (load only ever adds time), the median round, and the CPU seconds the
 process used per round (all threads; close to wall time for single-threaded code on an
-idle machine, and blind to other users' load). Ratios use the best rounds and the CPU
+X the best rounds and the CPU
 seconds; goals are judged on the best round.
 """
 
