@@ -9,9 +9,9 @@ Each benchmark records its times under a group; at the end of the session each g
 printed with the ratio of each peer's time to mi-toolkit's, measured in the same run.
 The machine is shared and its load comes and goes, so the report gives, per role, the
 best round (load only ever adds time), the median round, and the CPU seconds the
-process used per round (all threads; close to wall time for single-threaded code on an
-X the best rounds and the CPU
-seconds; goals are judged on the best round.
+process used per round (all threads, spin-waiting included; close to wall time for
+single-threaded code on an idle machine, and much less sensitive to other users' load).
+Ratios use the best rounds and the CPU seconds; goals are judged on the best round.
 """
 
 from __future__ import annotations
