@@ -72,3 +72,30 @@ def test_mutual_information_toolkit_torch_cpu(measure, kde_layer) -> None:
         role="mi-toolkit torch cpu",
         rounds=3,
     )
+
+
+# With σ² = 100 every pair of tanh activations (squared distance ≤ 4·20) is within the
+# kernel's reach, so no term can be skipped: the kernel's worst case.
+WIDE_NOISE_VARIANCE = 100.0
+WORST_CASE = "kde upper bound H(T+Z), N=10000, d=20, every pair counted (σ²=100)"
+
+
+def test_entropy_every_pair_toolkit(measure, kde_layer) -> None:
+    _, t = kde_layer
+    measure(
+        lambda: estimate_entropy(t, method="kde", noise_variance=WIDE_NOISE_VARIANCE).value,
+        group=WORST_CASE,
+        role="mi-toolkit",
+        rounds=3,
+        goal_s=GOAL_S,
+    )
+
+
+def test_entropy_every_pair_dense_numpy_peer(measure, kde_layer) -> None:
+    _, t = kde_layer
+    measure(
+        lambda: dense_kde_upper_entropy(t, WIDE_NOISE_VARIANCE),
+        group=WORST_CASE,
+        role="dense numpy peer",
+        rounds=1,
+    )
