@@ -95,7 +95,8 @@ def group_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
 def log_group_probabilities(labels: np.ndarray, n_groups: int) -> np.ndarray:
     """Per-sample log p̂(group of sample i), with p̂ the empirical frequency."""
     counts = np.bincount(labels, minlength=n_groups)
-    return np.log(counts[labels]) - np.log(labels.shape[0])
+    # One log per group, then a gather: groups are far fewer than samples.
+    return (np.log(counts) - np.log(labels.shape[0]))[labels]
 
 
 def plugin_entropy(labels: np.ndarray, n_groups: int) -> float:
