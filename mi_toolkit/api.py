@@ -64,6 +64,7 @@ def _finish(
         components={name: v * scale for name, v in estimate.components.items()},
         details=estimate.details,
         quantity=quantity,
+        bias_note=estimate.bias_note,
     )
 
 

@@ -29,6 +29,7 @@ class Estimate:
     warnings: tuple[str, ...] = ()
     components: dict[str, float] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    bias_note: str | None = None
 
 
 def mean_with_standard_error(terms: np.ndarray) -> tuple[float, float]:
