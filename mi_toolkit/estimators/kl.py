@@ -114,7 +114,7 @@ def weight_constraints(d: int, k: int) -> np.ndarray:
     """
     j = np.arange(1, k + 1, dtype=np.float64)
     rows = [np.ones(k)] + [
-        np.exp(gammaln(j + 2.0 * l / d) - gammaln(j)) for l in range(1, d // 4 + 1)
+        np.exp(gammaln(j + 2.0 * order / d) - gammaln(j)) for order in range(1, d // 4 + 1)
     ]
     return np.array(rows)
 
