@@ -69,6 +69,8 @@ class Estimator:
 
     name: ClassVar[str]
     min_samples: ClassVar[int] = 2
+    #: Whether repeated rows are valid input (bootstrap resampling creates them).
+    repeated_rows_ok: ClassVar[bool] = True
 
     def params(self) -> dict[str, Any]:
         """Every parameter of this estimator with the value it will use."""

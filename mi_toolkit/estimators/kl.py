@@ -196,6 +196,7 @@ class KLEstimator(Estimator):
 
     name = "kl"
     min_samples = 2
+    repeated_rows_ok = False
 
     k: int | None = None
     weighted: bool = False

@@ -115,6 +115,7 @@ class KSGEstimator(Estimator):
 
     name = "ksg"
     min_samples = 2
+    repeated_rows_ok = False
 
     k: int = 3
     variant: int = 1
