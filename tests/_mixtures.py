@@ -8,9 +8,7 @@ import numpy as np
 from scipy import integrate, stats
 
 
-def two_class_mixture(
-    n: int, separation: float, seed: int
-) -> tuple[np.ndarray, np.ndarray, float]:
+def two_class_mixture(n: int, separation: float, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
     """T | Y=c ~ N(c * separation, 1), Y uniform on {0, 1}; returns (t, labels, I(T;Y))."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 2, size=n)
