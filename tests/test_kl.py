@@ -8,10 +8,10 @@ import warnings
 import numpy as np
 import pytest
 from _mixtures import two_class_mixture
+from mi_toolkit.synthetic import CorrelatedPairs
 
 from mi_toolkit import MIToolkitWarning, estimate_entropy, estimate_mi
 from mi_toolkit.estimators.kl import default_weighted_k, kl_weights, weight_constraints
-from mi_toolkit.synthetic import CorrelatedPairs
 
 # "Within a few standard errors": 4 SE leaves a seeded test a 1-in-15,000 chance of a
 # false alarm while still catching a bias of a fraction of the noise.

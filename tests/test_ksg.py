@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _mixtures import two_class_mixture
+from mi_toolkit.synthetic import CorrelatedPairs
 from sklearn.feature_selection import mutual_info_regression
 from sklearn.feature_selection._mutual_info import _compute_mi_cc, _compute_mi_cd
 
 from mi_toolkit import estimate_entropy, estimate_mi
-from mi_toolkit.synthetic import CorrelatedPairs
 
 Z = 4.0  # "within a few standard errors" (see test_kl.py)
 
