@@ -53,6 +53,8 @@ _REFERENCE_BLOCK = 512
 _QUERY_BLOCK = 32
 # Floats of stored marginal distances per parallel task in the fused KSG kernel (16 MiB).
 _STORE_ELEMENTS = 2**20
+# Below this many samples the serial kernels and single-threaded trees are faster.
+_PARALLEL_MIN = 20_000
 # Elements of one torch distance block.
 _TORCH_BLOCK_ELEMENTS = 2**24
 
@@ -273,21 +275,40 @@ def _first_beyond(sorted_values, value, radius, inclusive):
     return low
 
 
+@njit(cache=True)
+def _count_one_sorted(sorted_values, value, radius, inclusive):
+    low = _first_not_below(sorted_values, value, radius, inclusive)
+    high = _first_beyond(sorted_values, value, radius, inclusive)
+    # The sample itself is always inside (distance 0 <= radius; < radius if radius > 0).
+    return max(high - low - 1, 0)
+
+
 @njit(cache=True, parallel=True)
-def count_sorted(values, radii, inclusive):
+def _count_sorted_parallel(sorted_values, values, radii, inclusive, counts):
+    for i in prange(values.shape[0]):
+        counts[i] = _count_one_sorted(sorted_values, values[i], radii[i], inclusive)
+
+
+@njit(cache=True)
+def _count_sorted_serial(sorted_values, values, radii, inclusive, counts):
+    for i in range(values.shape[0]):
+        counts[i] = _count_one_sorted(sorted_values, values[i], radii[i], inclusive)
+
+
+def count_sorted(values: np.ndarray, radii: np.ndarray, inclusive: bool) -> np.ndarray:
     """The 1-D radius counts by sorting once and two binary searches per sample."""
-    sorted_values = np.sort(values)
-    n = values.shape[0]
-    counts = np.empty(n, dtype=np.int64)
-    for i in prange(n):
-        low = _first_not_below(sorted_values, values[i], radii[i], inclusive)
-        high = _first_beyond(sorted_values, values[i], radii[i], inclusive)
-        # The sample itself is always inside (distance 0 <= radius; < radius if radius > 0).
-        counts[i] = max(high - low - 1, 0)
+    counts = np.empty(values.shape[0], dtype=np.int64)
+    # Waking the thread pool costs milliseconds, more than a small count itself.
+    run = _count_sorted_parallel if values.shape[0] >= _PARALLEL_MIN else _count_sorted_serial
+    run(np.sort(values), values, radii, inclusive, counts)
     return counts
 
 
 # -- kd-tree (scipy) ---------------------------------------------------------------------
+
+
+def _workers(n: int) -> int:
+    return -1 if n >= _PARALLEL_MIN else 1
 
 
 def _knn_tree(points: np.ndarray, k: int, max_norm: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -295,7 +316,7 @@ def _knn_tree(points: np.ndarray, k: int, max_norm: bool) -> tuple[np.ndarray, n
 
     tree = cKDTree(points)
     p = np.inf if max_norm else 2.0
-    dist, index = tree.query(points, k=k + 1, p=p, workers=-1)
+    dist, index = tree.query(points, k=k + 1, p=p, workers=_workers(points.shape[0]))
     dist = np.asarray(dist, dtype=np.float64).reshape(points.shape[0], k + 1)
     index = np.asarray(index, dtype=np.int64).reshape(points.shape[0], k + 1)
     return _drop_self(dist, index)
@@ -322,7 +343,9 @@ def _count_tree(points: np.ndarray, radii: np.ndarray, inclusive: bool) -> np.nd
     tree = cKDTree(points)
     # cKDTree counts distance <= r; the float just below r turns that into < r.
     r = radii if inclusive else np.nextafter(radii, 0.0)
-    found = tree.query_ball_point(points, r, p=np.inf, return_length=True, workers=-1)
+    found = tree.query_ball_point(
+        points, r, p=np.inf, return_length=True, workers=_workers(points.shape[0])
+    )
     counts = np.asarray(found, dtype=np.int64) - 1  # every sample finds itself
     if not inclusive:
         counts[radii <= 0.0] = 0  # nothing is strictly closer than 0
