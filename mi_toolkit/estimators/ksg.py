@@ -55,10 +55,11 @@ invertible maps of each coordinate, but these estimators are not: they see the d
 through max-norm balls, so putting the coordinates on one scale often lowers the bias.
 
 The standard error is the CLT one over the per-sample terms in the sums above.
-``algorithm`` picks the neighbour search ("auto": a kd-tree for a joint space of up to 6
-dimensions, above it one fused numba pass over all pairs that finds the joint neighbours
-and counts both marginals); ``device`` runs the brute force in torch instead, with the
-same numbers. See :mod:`mi_toolkit.estimators._knn_kernels`.
+``algorithm`` picks the neighbour search ("auto": a quantile cell grid for a 2-D joint
+space, with 1-D marginal counts by sorting and binary search; a kd-tree for 3 to 6
+dimensions; above that one fused numba pass over all pairs that finds the joint
+neighbours and counts both marginals); ``device`` runs the brute force in torch instead,
+with the same numbers. See :mod:`mi_toolkit.estimators._knn_kernels`.
 """
 
 from __future__ import annotations
