@@ -250,61 +250,78 @@ def ksg_brute(
 
 
 @njit(cache=True)
-def _first_not_below(sorted_values, value, radius, inclusive):
-    # First position p with value - sorted_values[p] within the radius (a monotone test).
-    low, high = 0, sorted_values.shape[0]
-    while low < high:
-        mid = (low + high) // 2
-        gap = value - sorted_values[mid]
-        inside = gap <= radius if inclusive else gap < radius
-        if inside:
-            high = mid
-        else:
-            low = mid + 1
-    return low
+def _inside(gap, radius, inclusive):
+    return gap <= radius if inclusive else gap < radius
 
 
 @njit(cache=True)
-def _first_beyond(sorted_values, value, radius, inclusive):
-    # First position p with sorted_values[p] - value outside the radius (monotone).
-    low, high = 0, sorted_values.shape[0]
+def _count_one_sorted(sorted_values, q, radius, inclusive):
+    # Samples within the radius of sorted_values[q] form a run around position q. Gallop
+    # outwards from q (doubling steps) and finish with a binary search: O(log count), and
+    # the memory touched stays near q, which keeps the search in cache when the queries
+    # come in sorted order. Differences are compared with the radius, as everywhere.
+    if not _inside(0.0, radius, inclusive):
+        return 0  # strictly within a radius of 0: nothing, not even a repeat
+    q = np.int64(q)  # a prange index may come in unsigned; keep the arithmetic signed
+    n = sorted_values.shape[0]
+    value = sorted_values[q]
+    # Right end: first position whose difference is outside.
+    inside_hi, step = q, 1
+    while inside_hi + step < n and _inside(
+        sorted_values[inside_hi + step] - value, radius, inclusive
+    ):
+        inside_hi += step
+        step *= 2
+    low, high = inside_hi + 1, min(inside_hi + step, n)
     while low < high:
         mid = (low + high) // 2
-        gap = sorted_values[mid] - value
-        inside = gap <= radius if inclusive else gap < radius
-        if inside:
+        if _inside(sorted_values[mid] - value, radius, inclusive):
             low = mid + 1
         else:
             high = mid
-    return low
-
-
-@njit(cache=True)
-def _count_one_sorted(sorted_values, value, radius, inclusive):
-    low = _first_not_below(sorted_values, value, radius, inclusive)
-    high = _first_beyond(sorted_values, value, radius, inclusive)
-    # The sample itself is always inside (distance 0 <= radius; < radius if radius > 0).
-    return max(high - low - 1, 0)
+    right = low
+    # Left end: first position whose difference is inside.
+    inside_lo, step = q, 1
+    while inside_lo - step >= 0 and _inside(
+        value - sorted_values[inside_lo - step], radius, inclusive
+    ):
+        inside_lo -= step
+        step *= 2
+    low, high = max(inside_lo - step + 1, 0), inside_lo
+    while low < high:
+        mid = (low + high) // 2
+        if _inside(value - sorted_values[mid], radius, inclusive):
+            high = mid
+        else:
+            low = mid + 1
+    return right - low - 1  # less the sample itself
 
 
 @njit(cache=True, parallel=True)
-def _count_sorted_parallel(sorted_values, values, radii, inclusive, counts):
-    for i in prange(values.shape[0]):
-        counts[i] = _count_one_sorted(sorted_values, values[i], radii[i], inclusive)
+def _count_sorted_parallel(sorted_values, order, radii, inclusive, counts):
+    for q in prange(sorted_values.shape[0]):
+        counts[order[q]] = _count_one_sorted(sorted_values, q, radii[order[q]], inclusive)
 
 
 @njit(cache=True)
-def _count_sorted_serial(sorted_values, values, radii, inclusive, counts):
-    for i in range(values.shape[0]):
-        counts[i] = _count_one_sorted(sorted_values, values[i], radii[i], inclusive)
+def _count_sorted_serial(sorted_values, order, radii, inclusive, counts):
+    for q in range(sorted_values.shape[0]):
+        counts[order[q]] = _count_one_sorted(sorted_values, q, radii[order[q]], inclusive)
 
 
-def count_sorted(values: np.ndarray, radii: np.ndarray, inclusive: bool) -> np.ndarray:
-    """The 1-D radius counts by sorting once and two binary searches per sample."""
+def count_sorted(
+    values: np.ndarray, radii: np.ndarray, inclusive: bool, order: np.ndarray | None = None
+) -> np.ndarray:
+    """The 1-D radius counts by sorting once and galloping binary searches per sample.
+
+    ``order`` may pass ``np.argsort(values, kind="stable")`` when the caller has it.
+    """
     counts = np.empty(values.shape[0], dtype=np.int64)
+    if order is None:
+        order = np.argsort(values, kind="stable")
     # Waking the thread pool costs milliseconds, more than a small count itself.
     run = _count_sorted_parallel if values.shape[0] >= _PARALLEL_MIN else _count_sorted_serial
-    run(np.sort(values), values, radii, inclusive, counts)
+    run(values[order], order, radii, inclusive, counts)
     return counts
 
 
@@ -319,13 +336,37 @@ def count_sorted(values: np.ndarray, radii: np.ndarray, inclusive: bool) -> np.n
 # monotone), so the k-th distance is final.
 
 
-def _grid_edges(values: np.ndarray, per_axis: int) -> np.ndarray:
-    """per_axis + 1 cell edges: quantiles inside, -inf and +inf outside."""
-    ordered = np.sort(values)
+def _grid_axis(
+    values: np.ndarray, order: np.ndarray, per_axis: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cell of each value by rank, and the per_axis + 1 edges (-inf, quantiles, +inf).
+
+    Edge c is the value of rank ⌊c n / per_axis⌋: no value in a cell below c exceeds it and
+    no value in cell c or above falls below it, which is all the search's reach needs.
+    """
+    n = values.shape[0]
+    cells = np.empty(n, dtype=np.int64)
+    cells[order] = np.arange(n, dtype=np.int64) * per_axis // n
     edges = np.empty(per_axis + 1)
     edges[0], edges[-1] = -np.inf, np.inf
-    edges[1:-1] = ordered[(np.arange(1, per_axis) * ordered.shape[0]) // per_axis]
-    return edges
+    edges[1:-1] = values[order[(np.arange(1, per_axis) * n) // per_axis]]
+    return edges, cells
+
+
+@njit(cache=True)
+def _cell_order(cell, n_cells):
+    # Counting sort: the samples by cell, and where each cell's run starts.
+    start = np.zeros(n_cells + 1, dtype=np.int64)
+    for i in range(cell.shape[0]):
+        start[cell[i] + 1] += 1
+    for c in range(n_cells):
+        start[c + 1] += start[c]
+    filled = start[:-1].copy()
+    order = np.empty(cell.shape[0], dtype=np.int64)
+    for i in range(cell.shape[0]):
+        order[filled[cell[i]]] = i
+        filled[cell[i]] += 1
+    return order, start
 
 
 @njit(cache=True)
@@ -396,29 +437,37 @@ def _knn_grid(points, k, max_norm, edges_x, edges_y, cell_x, cell_y, start):
     return dist, index
 
 
-def knn_grid(points: np.ndarray, k: int, max_norm: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The k nearest other samples of 2-D points, by a quantile cell grid."""
-    # About two samples per cell on average.
-    per_axis = max(1, int(math.sqrt(points.shape[0] / 2.0)))
-    edges = [_grid_edges(points[:, axis], per_axis) for axis in (0, 1)]
-    cells = [np.searchsorted(e, points[:, axis], side="right") - 1 for axis, e in enumerate(edges)]
-    cell = cells[1] * per_axis + cells[0]
-    order = np.argsort(cell, kind="stable")
-    start = np.zeros(per_axis * per_axis + 1, dtype=np.int64)
-    np.cumsum(np.bincount(cell, minlength=per_axis * per_axis), out=start[1:])
+def knn_grid(
+    points: np.ndarray,
+    k: int,
+    max_norm: bool,
+    axis_orders: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest other samples of 2-D points, by a quantile cell grid.
+
+    ``axis_orders`` may pass the stable argsorts of the two columns when the caller has
+    them already (KSG sorts the marginals for its counts).
+    """
+    n = points.shape[0]
+    if axis_orders is None:
+        axis_orders = tuple(np.argsort(points[:, axis], kind="stable") for axis in (0, 1))
+    per_axis = max(1, int(math.sqrt(n / 2.0)))  # about two samples per cell on average
+    edges_x, cells_x = _grid_axis(points[:, 0], axis_orders[0], per_axis)
+    edges_y, cells_y = _grid_axis(points[:, 1], axis_orders[1], per_axis)
+    order, start = _cell_order(cells_y * per_axis + cells_x, per_axis * per_axis)
     dist, index = _knn_grid(
         np.ascontiguousarray(points[order]),
         k,
         max_norm,
-        edges[0],
-        edges[1],
-        cells[0][order],
-        cells[1][order],
+        edges_x,
+        edges_y,
+        cells_x[order],
+        cells_y[order],
         start,
     )
     # Back from cell order to the caller's order, rows and neighbour labels alike.
     rows = np.empty_like(order)
-    rows[order] = np.arange(order.shape[0])
+    rows[order] = np.arange(n)
     return dist[rows], order[index[rows]]
 
 
@@ -551,6 +600,7 @@ def nearest_neighbors(
     metric: str,
     algorithm: str = "auto",
     device: str | None = None,
+    axis_orders: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Distances and indices of the k nearest other samples, and the engine used.
 
@@ -567,6 +617,8 @@ def nearest_neighbors(
         ``device`` is a torch device.
     device:
         A torch device name, or None for numba/scipy.
+    axis_orders:
+        Stable argsorts of the two columns of 2-D points, if at hand (grid only).
     """
     max_norm = metric == "max"
     if device is not None:
@@ -574,7 +626,7 @@ def nearest_neighbors(
         return dist, index, f"torch:{device}"
     engine = resolve_algorithm(algorithm, points.shape[1])
     if engine == "grid":
-        dist, index = knn_grid(points, k, max_norm)
+        dist, index = knn_grid(points, k, max_norm, axis_orders)
     elif engine == "tree":
         dist, index = _knn_tree(points, k, max_norm)
     else:
@@ -588,12 +640,16 @@ def count_within(
     inclusive: bool,
     algorithm: str = "auto",
     device: str | None = None,
+    order: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per sample i, the number of other samples j with ``||p_j - p_i||_max`` < (or <=) r_i."""
+    """Per sample i, the number of other samples j with ``||p_j - p_i||_max`` < (or <=) r_i.
+
+    ``order`` may pass the stable argsort of 1-D points, if at hand.
+    """
     if device is not None:
         return count_torch(points, radii, inclusive, device)
     if points.shape[1] == 1:
-        return count_sorted(np.ascontiguousarray(points[:, 0]), radii, inclusive)
+        return count_sorted(np.ascontiguousarray(points[:, 0]), radii, inclusive, order)
     if resolve_algorithm(algorithm, points.shape[1]) in ("grid", "tree"):
         return _count_tree(points, radii, inclusive)
     return count_brute(points, radii, inclusive)

@@ -148,16 +148,24 @@ class KSGEstimator(Estimator):
         if device is None and resolve_algorithm(self.algorithm, joint_dim) == "brute":
             radius, n_x, n_y = ksg_brute(x, y, self.k, self.variant)
             return radius, n_x, n_y, "brute (fused)"
+        # Two 1-D variables: sort each once, for the grid and for the marginal counts.
+        orders = (None, None)
+        if device is None and joint_dim == 2:
+            orders = tuple(np.argsort(v[:, 0], kind="stable") for v in (x, y))
         joint = np.ascontiguousarray(np.hstack((x, y)))
-        dist, index, engine = nearest_neighbors(joint, self.k, "max", self.algorithm, device)
-        radius = dist[:, -1]
+        dist, index, engine = nearest_neighbors(
+            joint, self.k, "max", self.algorithm, device, orders if orders[0] is not None else None
+        )
         if self.variant == 1:
-            n_x = count_within(x, radius, False, self.algorithm, device)
-            n_y = count_within(y, radius, False, self.algorithm, device)
+            radii = (dist[:, -1], dist[:, -1])
         else:
-            n_x = count_within(x, _neighbour_extent(x, index), True, self.algorithm, device)
-            n_y = count_within(y, _neighbour_extent(y, index), True, self.algorithm, device)
-        return radius, n_x, n_y, engine
+            radii = (_neighbour_extent(x, index), _neighbour_extent(y, index))
+        inclusive = self.variant == 2
+        n_x, n_y = (
+            count_within(v, r, inclusive, self.algorithm, device, o)
+            for v, r, o in zip((x, y), radii, orders, strict=True)
+        )
+        return dist[:, -1], n_x, n_y, engine
 
     def mutual_information(self, x: Variable, y: Variable) -> Estimate:
         if x.discrete or y.discrete:
