@@ -7,22 +7,11 @@ import warnings
 
 import numpy as np
 import pytest
-from _mixtures import two_class_mixture
+from _knn_cases import Z, assert_downward_bias_that_shrinks, gaussian_pairs, two_class_mixture
 from mi_toolkit.synthetic import CorrelatedPairs
 
 from mi_toolkit import MIToolkitWarning, estimate_entropy, estimate_mi
 from mi_toolkit.estimators.kl import default_weighted_k, kl_weights, weight_constraints
-
-# "Within a few standard errors": 4 SE leaves a seeded test a 1-in-15,000 chance of a
-# false alarm while still catching a bias of a fraction of the noise.
-Z = 4.0
-
-
-def gaussian_pairs(pairs: int, n: int, seed: int, rho: float = 0.6):
-    sampler = CorrelatedPairs([rho] * pairs)
-    x, y = sampler.sample(n, np.random.default_rng(seed))
-    return x, y, sampler.mutual_information()
-
 
 # -- closed forms -------------------------------------------------------------------------
 
@@ -57,14 +46,7 @@ def test_entropy_of_a_standard_gaussian(d):
     ],
 )
 def test_high_dimensional_bias_is_downwards_and_shrinks_with_n(pairs, params, max_bias):
-    errors = []
-    for n in (1000, 5000):
-        x, y, truth = gaussian_pairs(pairs, n, seed=20 + pairs)
-        result = estimate_mi(x, y, "kl", **params)
-        errors.append(truth - result.value)
-        assert errors[-1] > Z * result.standard_error  # clearly below the truth
-    assert errors[1] < max_bias
-    assert errors[1] < errors[0]
+    assert_downward_bias_that_shrinks("kl", pairs, 20 + pairs, max_bias, **params)
 
 
 def test_whitening_recovers_a_strongly_dependent_gaussian():

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _mixtures import two_class_mixture
-from mi_toolkit.synthetic import CorrelatedPairs
+from _knn_cases import Z, assert_downward_bias_that_shrinks, gaussian_pairs, two_class_mixture
 from sklearn.feature_selection import mutual_info_regression
 from sklearn.feature_selection._mutual_info import _compute_mi_cc, _compute_mi_cd
 
 from mi_toolkit import estimate_entropy, estimate_mi
-
-Z = 4.0  # "within a few standard errors" (see test_kl.py)
-
-
-def gaussian_pairs(pairs: int, n: int, seed: int, rho: float = 0.6):
-    sampler = CorrelatedPairs([rho] * pairs)
-    x, y = sampler.sample(n, np.random.default_rng(seed))
-    return x, y, sampler.mutual_information()
-
 
 # -- scikit-learn ---------------------------------------------------------------------------
 #
@@ -69,14 +59,7 @@ def test_low_dimensional_gaussians_within_standard_errors(pairs, variant):
 @pytest.mark.parametrize(("pairs", "max_bias"), [(5, 0.3), (10, 1.3)])
 @pytest.mark.parametrize("variant", [1, 2])
 def test_high_dimensional_bias_is_downwards_and_shrinks_with_n(pairs, max_bias, variant):
-    errors = []
-    for n in (1000, 5000):
-        x, y, truth = gaussian_pairs(pairs, n, seed=40 + pairs)
-        result = estimate_mi(x, y, "ksg", variant=variant)
-        errors.append(truth - result.value)
-        assert errors[-1] > Z * result.standard_error
-    assert errors[1] < max_bias
-    assert errors[1] < errors[0]
+    assert_downward_bias_that_shrinks("ksg", pairs, 40 + pairs, max_bias, variant=variant)
 
 
 def test_labels_against_a_mixture():

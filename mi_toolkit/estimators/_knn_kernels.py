@@ -136,11 +136,14 @@ def _query_rows(n: int) -> int:
 
 
 @njit(cache=True, parallel=True)
-def _knn_brute(points, k, max_norm, rows):
+def _brute_sweep(points, k, max_norm, radii, inclusive, counting, rows):
+    # Every query against every reference block: keep the k best (counting=False) or
+    # count those within radii (counting=True, max-norm).
     n = points.shape[0]
     transposed = np.ascontiguousarray(points.T)
     dist = np.full((n, k), np.inf)
     index = np.full((n, k), -1, dtype=np.int64)
+    counts = np.zeros(n, dtype=np.int64)
     n_blocks = (n + rows - 1) // rows
     for b in prange(n_blocks):
         q_start = b * rows
@@ -150,38 +153,25 @@ def _knn_brute(points, k, max_norm, rows):
             r_stop = min(r_start + _REFERENCE_BLOCK, n)
             for i in range(q_start, q_stop):
                 _block_distances(transposed, points[i], r_start, r_stop, max_norm, block)
-                _update_best(block, r_start, r_stop - r_start, i, dist[i], index[i])
-    if not max_norm:
-        for i in prange(n):
-            for m in range(k):
-                dist[i, m] = math.sqrt(dist[i, m])
-    return dist, index
+                if counting:
+                    counts[i] += _count_below(block, r_stop - r_start, radii[i], inclusive)
+                else:
+                    _update_best(block, r_start, r_stop - r_start, i, dist[i], index[i])
+    return dist, index, counts
 
 
 def knn_brute(points: np.ndarray, k: int, max_norm: bool) -> tuple[np.ndarray, np.ndarray]:
     """Distances (ascending) and indices of the k nearest other samples, all pairs."""
-    return _knn_brute(points, k, max_norm, _QUERY_BLOCK)
+    no_radii = np.empty(0)
+    dist, index, _ = _brute_sweep(points, k, max_norm, no_radii, False, False, _QUERY_BLOCK)
+    return (dist if max_norm else np.sqrt(dist)), index
 
 
-@njit(cache=True, parallel=True)
-def count_brute(points, radii, inclusive):
+def count_brute(points: np.ndarray, radii: np.ndarray, inclusive: bool) -> np.ndarray:
     """Per sample, how many other samples lie within radii[i] in the max-norm."""
-    n = points.shape[0]
-    transposed = np.ascontiguousarray(points.T)
-    counts = np.zeros(n, dtype=np.int64)
-    n_blocks = (n + _QUERY_BLOCK - 1) // _QUERY_BLOCK
-    for b in prange(n_blocks):
-        q_start = b * _QUERY_BLOCK
-        q_stop = min(q_start + _QUERY_BLOCK, n)
-        block = np.empty(_REFERENCE_BLOCK)
-        for r_start in range(0, n, _REFERENCE_BLOCK):
-            r_stop = min(r_start + _REFERENCE_BLOCK, n)
-            for i in range(q_start, q_stop):
-                _block_distances(transposed, points[i], r_start, r_stop, True, block)
-                counts[i] += _count_below(block, r_stop - r_start, radii[i], inclusive)
-    for i in prange(n):
-        counts[i] -= 1 if (inclusive or radii[i] > 0.0) else 0  # the sample itself
-    return counts
+    _, _, counts = _brute_sweep(points, 1, True, radii, inclusive, True, _QUERY_BLOCK)
+    # Less the sample itself, which is inside unless the radius is 0 and strict.
+    return counts - ((radii > 0.0) | inclusive)
 
 
 @njit(cache=True, fastmath=True)
