@@ -53,3 +53,10 @@ def two_class_mixture(n: int, separation: float, seed: int) -> tuple[np.ndarray,
     entropy, _ = integrate.quad(integrand, -12.0, separation + 12.0, limit=200)
     truth = entropy - 0.5 * math.log(2 * math.pi * math.e)
     return t, labels, truth
+
+
+def assert_about_zero_when_independent(method: str, dim: int, n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    x, y = rng.standard_normal((n, dim)), rng.standard_normal((n, dim))
+    result = estimate_mi(x, y, method)
+    assert abs(result.value) < Z * result.standard_error

@@ -536,48 +536,47 @@ def _torch_distances(torch, block, points, max_norm):
     return torch.cdist(block, points, p=2.0, compute_mode="donot_use_mm_for_euclid_dist")
 
 
+def _torch_blocks(points: np.ndarray, max_norm: bool, device: str):
+    """Yield (start, stop, distances from rows start:stop to all rows), self at +inf."""
+    import torch
+
+    t = torch.as_tensor(points, dtype=torch.float64, device=torch.device(device))
+    n = t.shape[0]
+    rows = _torch_rows(n)
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        block = _torch_distances(torch, t[start:stop], t, max_norm)
+        own = torch.arange(start, stop, device=t.device)
+        block[own - start, own] = math.inf
+        yield start, stop, block
+
+
 def knn_torch(
     points: np.ndarray, k: int, max_norm: bool, device: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """The k nearest other samples by brute force in float64 torch on ``device``."""
     import torch
 
-    dev = torch.device(device)
-    t = torch.as_tensor(points, dtype=torch.float64, device=dev)
-    n = t.shape[0]
-    dist = torch.empty((n, k), dtype=torch.float64, device=dev)
-    index = torch.empty((n, k), dtype=torch.int64, device=dev)
-    rows = _torch_rows(n)
-    for start in range(0, n, rows):
-        stop = min(start + rows, n)
-        block = _torch_distances(torch, t[start:stop], t, max_norm)
-        own = torch.arange(start, stop, device=dev)
-        block[own - start, own] = math.inf
+    n = points.shape[0]
+    dist = np.empty((n, k))
+    index = np.empty((n, k), dtype=np.int64)
+    for start, stop, block in _torch_blocks(points, max_norm, device):
         values, found = torch.topk(block, k, dim=1, largest=False, sorted=True)
-        dist[start:stop] = values
-        index[start:stop] = found
-    return dist.cpu().numpy(), index.cpu().numpy()
+        dist[start:stop] = values.cpu().numpy()
+        index[start:stop] = found.cpu().numpy()
+    return dist, index
 
 
 def count_torch(points: np.ndarray, radii: np.ndarray, inclusive: bool, device: str) -> np.ndarray:
     """The max-norm radius counts by brute force in float64 torch on ``device``."""
     import torch
 
-    dev = torch.device(device)
-    t = torch.as_tensor(points, dtype=torch.float64, device=dev)
-    r = torch.as_tensor(radii, dtype=torch.float64, device=dev)
-    n = t.shape[0]
-    counts = torch.empty(n, dtype=torch.int64, device=dev)
-    rows = _torch_rows(n)
-    for start in range(0, n, rows):
-        stop = min(start + rows, n)
-        block = _torch_distances(torch, t[start:stop], t, True)
-        own = torch.arange(start, stop, device=dev)
-        block[own - start, own] = math.inf
-        bound = r[start:stop, None]
+    counts = np.empty(points.shape[0], dtype=np.int64)
+    for start, stop, block in _torch_blocks(points, True, device):
+        bound = torch.as_tensor(radii[start:stop, None], device=block.device)
         inside = block <= bound if inclusive else block < bound
-        counts[start:stop] = inside.sum(dim=1)
-    return counts.cpu().numpy()
+        counts[start:stop] = inside.sum(dim=1).cpu().numpy()
+    return counts
 
 
 # -- dispatch ------------------------------------------------------------------------------
