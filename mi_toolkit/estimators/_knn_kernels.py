@@ -56,9 +56,9 @@ _TREE_MAX_DIM = 6
 # query of a block walks them.
 _REFERENCE_BLOCK = 512
 _QUERY_BLOCK = 32
-# Marginal distances stored per parallel task in the fused KSG kernel: 2 x 2**14 floats
-# (256 KiB) stay in L2 until counted; larger blocks measured up to 2x slower.
-_STORE_ELEMENTS = 2**14
+# Queries handled per parallel sweep of the fused KSG kernel; each keeps its marginal
+# distances to all N samples (2 x 8 N bytes) until it has counted them.
+_KSG_CHUNK = 64
 # Below this many samples the serial kernels and single-threaded trees are faster.
 _PARALLEL_MIN = 20_000
 # Elements of one torch distance block.
@@ -130,11 +130,6 @@ def _update_best(block, start, width, query_index, best_d, best_i):
             bound = best_d[k - 1]
 
 
-def _query_rows(n: int) -> int:
-    # Queries per parallel task; the fused KSG kernel keeps 2 x rows x n floats per task.
-    return int(max(1, min(_QUERY_BLOCK, _STORE_ELEMENTS // max(n, 1))))
-
-
 @njit(cache=True, parallel=True)
 def _brute_sweep(points, k, max_norm, radii, inclusive, counting, rows):
     # Every query against every reference block: keep the k best (counting=False) or
@@ -186,54 +181,62 @@ def _count_below(values, width, radius, inclusive):
     return found
 
 
+@njit(cache=True)
+def _ksg_one(xt, yt, x, y, i, k, variant, store_x, store_y, joint, best_d, best_i):
+    # Joint k-NN of sample i and its marginal counts. store_x/store_y receive the marginal
+    # distances to every sample, so that the counts need no second pass over the data.
+    n = x.shape[0]
+    for m in range(k):
+        best_d[m] = np.inf
+        best_i[m] = -1
+    for r_start in range(0, n, _REFERENCE_BLOCK):
+        r_stop = min(r_start + _REFERENCE_BLOCK, n)
+        width = r_stop - r_start
+        dx = store_x[r_start:r_stop]
+        dy = store_y[r_start:r_stop]
+        _block_distances(xt, x[i], r_start, r_stop, True, dx)
+        _block_distances(yt, y[i], r_start, r_stop, True, dy)
+        for j in range(width):
+            joint[j] = max(dx[j], dy[j])
+        _update_best(joint, r_start, width, i, best_d, best_i)
+    eps = best_d[k - 1]
+    if variant == 1:
+        # Strictly inside the joint radius; the sample itself (distance 0) is, if eps > 0.
+        own = 1 if eps > 0.0 else 0
+        return (
+            eps,
+            _count_below(store_x, n, eps, False) - own,
+            _count_below(store_y, n, eps, False) - own,
+        )
+    eps_x = 0.0
+    eps_y = 0.0
+    for m in range(k):
+        eps_x = max(eps_x, store_x[best_i[m]])
+        eps_y = max(eps_y, store_y[best_i[m]])
+    return eps, _count_below(store_x, n, eps_x, True) - 1, _count_below(store_y, n, eps_y, True) - 1
+
+
 @njit(cache=True, parallel=True)
-def _ksg_brute(x, y, k, variant, rows):
+def _ksg_brute(x, y, k, variant, chunk):
     n = x.shape[0]
     xt = np.ascontiguousarray(x.T)
     yt = np.ascontiguousarray(y.T)
     radius = np.empty(n)
     count_x = np.empty(n, dtype=np.int64)
     count_y = np.empty(n, dtype=np.int64)
-    n_blocks = (n + rows - 1) // rows
-    for b in prange(n_blocks):
-        q_start = b * rows
-        q_stop = min(q_start + rows, n)
-        # Marginal distances from each query of the block to every sample, kept so that
-        # the counts need no second pass once the joint radius is known.
-        store_x = np.empty((q_stop - q_start, n))
-        store_y = np.empty((q_stop - q_start, n))
-        joint = np.empty(_REFERENCE_BLOCK)
-        best_d = np.full((q_stop - q_start, k), np.inf)
-        best_i = np.full((q_stop - q_start, k), -1, dtype=np.int64)
-        for r_start in range(0, n, _REFERENCE_BLOCK):
-            r_stop = min(r_start + _REFERENCE_BLOCK, n)
-            width = r_stop - r_start
-            for i in range(q_start, q_stop):
-                row = i - q_start
-                dx = store_x[row, r_start:r_stop]
-                dy = store_y[row, r_start:r_stop]
-                _block_distances(xt, x[i], r_start, r_stop, True, dx)
-                _block_distances(yt, y[i], r_start, r_stop, True, dy)
-                for j in range(width):
-                    joint[j] = max(dx[j], dy[j])
-                _update_best(joint, r_start, width, i, best_d[row], best_i[row])
-        for i in range(q_start, q_stop):
-            row = i - q_start
-            eps = best_d[row, k - 1]
-            radius[i] = eps
-            if variant == 1:
-                # Strictly inside the joint radius; the sample itself (distance 0) too.
-                own = 1 if eps > 0.0 else 0
-                count_x[i] = _count_below(store_x[row], n, eps, False) - own
-                count_y[i] = _count_below(store_y[row], n, eps, False) - own
-            else:
-                eps_x = 0.0
-                eps_y = 0.0
-                for m in range(k):
-                    eps_x = max(eps_x, store_x[row, best_i[row, m]])
-                    eps_y = max(eps_y, store_y[row, best_i[row, m]])
-                count_x[i] = _count_below(store_x[row], n, eps_x, True) - 1
-                count_y[i] = _count_below(store_y[row], n, eps_y, True) - 1
+    # Work space for `chunk` queries at a time, allocated once: allocating it per query
+    # (hundreds of KiB, fresh pages each time) measured twice as slow.
+    store_x = np.empty((chunk, n))
+    store_y = np.empty((chunk, n))
+    joint = np.empty((chunk, _REFERENCE_BLOCK))
+    best_d = np.empty((chunk, k))
+    best_i = np.empty((chunk, k), dtype=np.int64)
+    for first in range(0, n, chunk):
+        for r in prange(min(chunk, n - first)):
+            i = first + r
+            radius[i], count_x[i], count_y[i] = _ksg_one(
+                xt, yt, x, y, i, k, variant, store_x[r], store_y[r], joint[r], best_d[r], best_i[r]
+            )
     return radius, count_x, count_y
 
 
@@ -246,7 +249,7 @@ def ksg_brute(
     other samples strictly within ε_i in x and in y; for ``variant=2``, the numbers
     within (<=) the x- and y-extents of the k neighbours.
     """
-    return _ksg_brute(x, y, k, variant, _query_rows(x.shape[0]))
+    return _ksg_brute(x, y, k, variant, _KSG_CHUNK)
 
 
 # -- one dimension: sorting and binary search ------------------------------------------
