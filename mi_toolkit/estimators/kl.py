@@ -65,10 +65,10 @@ error with ``whiten=True``.
 
 Repeated rows give a neighbour at distance 0 and log 0: they are an error that says to
 mark such a variable discrete. ``algorithm`` picks the neighbour search ("auto": a
-quantile cell grid in 2-D, a kd-tree in 1-D and 3 to 6 dimensions, numba brute force
-above), ``device`` runs the brute force in torch instead, with the same numbers (see
-:mod:`mi_toolkit.estimators._knn_kernels`). ``k=None`` means k = 3
-for the unweighted estimate.
+quantile cell grid in 2-D, a kd-tree in 1-D and 3 to 6 dimensions and up to 10 from
+N = 20,000 on, numba brute force otherwise), ``device`` runs the brute force in torch
+instead, with the same numbers (see :mod:`mi_toolkit.estimators._knn_kernels`).
+``k=None`` means k = 3 for the unweighted estimate.
 """
 
 from __future__ import annotations

@@ -57,9 +57,9 @@ through max-norm balls, so putting the coordinates on one scale often lowers the
 The standard error is the CLT one over the per-sample terms in the sums above.
 ``algorithm`` picks the neighbour search ("auto": a quantile cell grid for a 2-D joint
 space, with 1-D marginal counts by sorting and binary search; a kd-tree for 3 to 6
-dimensions; above that one fused numba pass over all pairs that finds the joint
-neighbours and counts both marginals); ``device`` runs the brute force in torch instead,
-with the same numbers. See :mod:`mi_toolkit.estimators._knn_kernels`.
+dimensions, and up to 10 from N = 20,000 on; otherwise one fused numba pass over all
+pairs that finds the joint neighbours and counts both marginals); ``device`` runs the
+brute force in torch instead, with the same numbers. See :mod:`mi_toolkit.estimators._knn_kernels`.
 """
 
 from __future__ import annotations
@@ -145,7 +145,8 @@ class KSGEstimator(Estimator):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
         device = resolve_backend(self.device)
         joint_dim = x.shape[1] + y.shape[1]
-        if device is None and resolve_algorithm(self.algorithm, joint_dim) == "brute":
+        engine = resolve_algorithm(self.algorithm, joint_dim, x.shape[0])
+        if device is None and engine == "brute":
             radius, n_x, n_y = ksg_brute(x, y, self.k, self.variant)
             return radius, n_x, n_y, "brute (fused)"
         # Two 1-D variables: sort each once, for the grid and for the marginal counts.
