@@ -42,7 +42,6 @@ is the (conservative, exact under independence) p-value for H0: x and y independ
 from __future__ import annotations
 
 import math
-import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from mi_toolkit._progress import progress_reporter
 from mi_toolkit._validation import (
     as_variable,
     check_choice,
@@ -139,20 +139,6 @@ def _check_confidence(confidence: Any) -> float:
     return value
 
 
-def _progress(label: str, total: int, show: bool | None) -> Callable[[int], None]:
-    """A callback that reports i of total on stderr, or does nothing when quiet."""
-    if show is None:
-        show = sys.stderr.isatty()
-    if not show:
-        return lambda done: None
-
-    def report(done: int) -> None:
-        end = "\n" if done == total else ""
-        print(f"\r{label}: {done}/{total}", end=end, file=sys.stderr, flush=True)
-
-    return report
-
-
 def _replicates(
     x: np.ndarray,
     y: np.ndarray,
@@ -163,7 +149,7 @@ def _replicates(
     estimate_kwargs: dict[str, Any],
 ) -> np.ndarray:
     """Estimates on ``count`` row selections ``(x rows, y rows) = rows(b)``."""
-    report = _progress(label, count, progress)
+    report = progress_reporter(label, count, progress)
     values = np.empty(count)
     with warnings.catch_warnings():
         # The full-sample estimate has already said what there is to say.

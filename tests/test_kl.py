@@ -166,6 +166,7 @@ def test_result_records_parameters_and_bias_note():
         "whiten": False,
         "algorithm": "auto",
         "device": None,
+        "progress": None,
     }
     assert result.details["algorithm"] == "brute"
     assert "joint space has 20 dimensions" in result.bias_note
@@ -205,6 +206,7 @@ def test_repeated_rows_are_refused_with_advice():
         ({"algorithm": "ball"}, ValueError, "algorithm must be one of"),
         ({"device": "tpu"}, ValueError, "device must be"),
         ({"kk": 3}, TypeError, "unknown parameter"),
+        ({"progress": "yes"}, TypeError, "progress must be True, False or None"),
     ],
 )
 def test_bad_parameters(params, error, match):

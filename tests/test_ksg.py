@@ -194,3 +194,12 @@ def test_both_discrete_is_refused():
     labels = np.arange(40) % 2
     with pytest.raises(ValueError, match="method='binning'"):
         estimate_mi(labels, labels, "ksg")
+
+
+def test_progress_lines_on_request(capsys):
+    x, y, _ = gaussian_pairs(10, 300, seed=22)
+    quiet = estimate_mi(x, y, "ksg", progress=False)
+    assert capsys.readouterr().err == ""
+    loud = estimate_mi(x, y, "ksg", progress=True)
+    assert "KSG neighbours and counts: 300/300" in capsys.readouterr().err
+    assert loud.value == quiet.value

@@ -16,6 +16,11 @@ def check_algorithm(algorithm: object) -> str:
     return check_choice(algorithm, "algorithm", ALGORITHMS)
 
 
+def check_progress(progress: object) -> None:
+    if progress is not None and not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True, False or None; got {progress!r}")
+
+
 def check_enough_neighbours(n: int, k: int, where: str) -> None:
     """A k-th neighbour among the *other* samples needs n >= k + 1."""
     if k >= n:

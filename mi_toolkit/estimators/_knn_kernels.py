@@ -43,9 +43,12 @@ relative), the engines summing the squares in different orders.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 from numba import njit, prange
+
+from mi_toolkit._progress import progress_reporter
 
 METRICS = ("euclidean", "max")
 ALGORITHMS = ("auto", "grid", "tree", "brute")
@@ -64,6 +67,9 @@ _QUERY_BLOCK = 32
 # Queries handled per parallel sweep of the fused KSG kernel; each keeps its marginal
 # distances to all N samples (2 x 8 N bytes) until it has counted them.
 _KSG_CHUNK = 64
+# From this many samples a brute-force search takes long enough (a minute and more in
+# 20-D) to print progress on a terminal.
+_PROGRESS_MIN = 50_000
 # Below this many samples the serial kernels and single-threaded trees are faster.
 _PARALLEL_MIN = 20_000
 # Elements of one torch distance block.
@@ -136,18 +142,16 @@ def _update_best(block, start, width, query_index, best_d, best_i):
 
 
 @njit(cache=True, parallel=True)
-def _brute_sweep(points, k, max_norm, radii, inclusive, counting, rows):
-    # Every query against every reference block: keep the k best (counting=False) or
-    # count those within radii (counting=True, max-norm).
+def _brute_sweep(points, transposed, max_norm, radii, inclusive, counting, first, last, out):
+    # Queries first..last-1 against every reference block: keep the k best (counting=False;
+    # out = (dist, index, -)) or count those within radii (counting=True, max-norm;
+    # out = (-, -, counts)).
+    dist, index, counts = out
     n = points.shape[0]
-    transposed = np.ascontiguousarray(points.T)
-    dist = np.full((n, k), np.inf)
-    index = np.full((n, k), -1, dtype=np.int64)
-    counts = np.zeros(n, dtype=np.int64)
-    n_blocks = (n + rows - 1) // rows
+    n_blocks = (last - first + _QUERY_BLOCK - 1) // _QUERY_BLOCK
     for b in prange(n_blocks):
-        q_start = b * rows
-        q_stop = min(q_start + rows, n)
+        q_start = first + b * _QUERY_BLOCK
+        q_stop = min(q_start + _QUERY_BLOCK, last)
         block = np.empty(_REFERENCE_BLOCK)
         for r_start in range(0, n, _REFERENCE_BLOCK):
             r_stop = min(r_start + _REFERENCE_BLOCK, n)
@@ -157,21 +161,46 @@ def _brute_sweep(points, k, max_norm, radii, inclusive, counting, rows):
                     counts[i] += _count_below(block, r_stop - r_start, radii[i], inclusive)
                 else:
                     _update_best(block, r_start, r_stop - r_start, i, dist[i], index[i])
-    return dist, index, counts
 
 
-def knn_brute(points: np.ndarray, k: int, max_norm: bool) -> tuple[np.ndarray, np.ndarray]:
+def _query_ranges(n: int, progress: bool | None, label: str):
+    """Yield (first, last) query ranges: one, or about 50 with a progress line after each."""
+    show = progress if progress is not None else (n >= _PROGRESS_MIN and sys.stderr.isatty())
+    if not show:
+        yield 0, n
+        return
+    report = progress_reporter(label, n, True)
+    step = _KSG_CHUNK * max(1, -(-n // (50 * _KSG_CHUNK)))
+    for first in range(0, n, step):
+        last = min(first + step, n)
+        yield first, last
+        report(last)
+
+
+def knn_brute(
+    points: np.ndarray, k: int, max_norm: bool, progress: bool | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Distances (ascending) and indices of the k nearest other samples, all pairs."""
-    no_radii = np.empty(0)
-    dist, index, _ = _brute_sweep(points, k, max_norm, no_radii, False, False, _QUERY_BLOCK)
+    n = points.shape[0]
+    transposed = np.ascontiguousarray(points.T)
+    out = (np.full((n, k), np.inf), np.full((n, k), -1, dtype=np.int64), np.empty(0, np.int64))
+    for first, last in _query_ranges(n, progress, f"{k}-NN search"):
+        _brute_sweep(points, transposed, max_norm, np.empty(0), False, False, first, last, out)
+    dist, index, _ = out
     return (dist if max_norm else np.sqrt(dist)), index
 
 
-def count_brute(points: np.ndarray, radii: np.ndarray, inclusive: bool) -> np.ndarray:
+def count_brute(
+    points: np.ndarray, radii: np.ndarray, inclusive: bool, progress: bool | None = None
+) -> np.ndarray:
     """Per sample, how many other samples lie within radii[i] in the max-norm."""
-    _, _, counts = _brute_sweep(points, 1, True, radii, inclusive, True, _QUERY_BLOCK)
+    n = points.shape[0]
+    transposed = np.ascontiguousarray(points.T)
+    out = (np.empty((0, 1)), np.empty((0, 1), dtype=np.int64), np.zeros(n, dtype=np.int64))
+    for first, last in _query_ranges(n, progress, "radius counts"):
+        _brute_sweep(points, transposed, True, radii, inclusive, True, first, last, out)
     # Less the sample itself, which is inside unless the radius is 0 and strict.
-    return counts - ((radii > 0.0) | inclusive)
+    return out[2] - ((radii > 0.0) | inclusive)
 
 
 @njit(cache=True, fastmath=True)
@@ -222,31 +251,20 @@ def _ksg_one(xt, yt, x, y, i, k, variant, store_x, store_y, joint, best_d, best_
 
 
 @njit(cache=True, parallel=True)
-def _ksg_brute(x, y, k, variant, chunk):
-    n = x.shape[0]
-    xt = np.ascontiguousarray(x.T)
-    yt = np.ascontiguousarray(y.T)
-    radius = np.empty(n)
-    count_x = np.empty(n, dtype=np.int64)
-    count_y = np.empty(n, dtype=np.int64)
-    # Work space for `chunk` queries at a time, allocated once: allocating it per query
-    # (hundreds of KiB, fresh pages each time) measured twice as slow.
-    store_x = np.empty((chunk, n))
-    store_y = np.empty((chunk, n))
-    joint = np.empty((chunk, _REFERENCE_BLOCK))
-    best_d = np.empty((chunk, k))
-    best_i = np.empty((chunk, k), dtype=np.int64)
-    for first in range(0, n, chunk):
-        for r in prange(min(chunk, n - first)):
-            i = first + r
+def _ksg_brute(x, y, xt, yt, k, variant, first, last, out, work):
+    radius, count_x, count_y = out
+    store_x, store_y, joint, best_d, best_i = work
+    chunk = store_x.shape[0]
+    for start in range(first, last, chunk):
+        for r in prange(min(chunk, last - start)):
+            i = start + r
             radius[i], count_x[i], count_y[i] = _ksg_one(
                 xt, yt, x, y, i, k, variant, store_x[r], store_y[r], joint[r], best_d[r], best_i[r]
             )
-    return radius, count_x, count_y
 
 
 def ksg_brute(
-    x: np.ndarray, y: np.ndarray, k: int, variant: int
+    x: np.ndarray, y: np.ndarray, k: int, variant: int, progress: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """KSG radii and marginal counts in one pass over all pairs (max-norm).
 
@@ -254,7 +272,22 @@ def ksg_brute(
     other samples strictly within ε_i in x and in y; for ``variant=2``, the numbers
     within (<=) the x- and y-extents of the k neighbours.
     """
-    return _ksg_brute(x, y, k, variant, _KSG_CHUNK)
+    n = x.shape[0]
+    out = (np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+    # Work space for _KSG_CHUNK queries at a time, allocated once: allocating it per query
+    # (hundreds of KiB, fresh pages each time) measured twice as slow.
+    chunk = min(_KSG_CHUNK, n)
+    work = (
+        np.empty((chunk, n)),
+        np.empty((chunk, n)),
+        np.empty((chunk, _REFERENCE_BLOCK)),
+        np.empty((chunk, k)),
+        np.empty((chunk, k), dtype=np.int64),
+    )
+    xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)
+    for first, last in _query_ranges(n, progress, "KSG neighbours and counts"):
+        _ksg_brute(x, y, xt, yt, k, variant, first, last, out, work)
+    return out
 
 
 # -- one dimension: sorting and binary search ------------------------------------------
@@ -613,6 +646,7 @@ def nearest_neighbors(
     algorithm: str = "auto",
     device: str | None = None,
     axis_orders: tuple[np.ndarray, np.ndarray] | None = None,
+    progress: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Distances and indices of the k nearest other samples, and the engine used.
 
@@ -631,6 +665,9 @@ def nearest_neighbors(
         A torch device name, or None for numba/scipy.
     axis_orders:
         Stable argsorts of the two columns of 2-D points, if at hand (grid only).
+    progress:
+        Progress lines on stderr for a brute-force search; None: on a terminal from
+        50,000 samples on.
     """
     max_norm = metric == "max"
     if device is not None:
@@ -642,7 +679,7 @@ def nearest_neighbors(
     elif engine == "tree":
         dist, index = _knn_tree(points, k, max_norm)
     else:
-        dist, index = knn_brute(points, k, max_norm)
+        dist, index = knn_brute(points, k, max_norm, progress)
     return dist, index, engine
 
 
@@ -653,10 +690,12 @@ def count_within(
     algorithm: str = "auto",
     device: str | None = None,
     order: np.ndarray | None = None,
+    progress: bool | None = None,
 ) -> np.ndarray:
     """Per sample i, the number of other samples j with ``||p_j - p_i||_max`` < (or <=) r_i.
 
-    ``order`` may pass the stable argsort of 1-D points, if at hand.
+    ``order`` may pass the stable argsort of 1-D points, if at hand; ``progress`` is as
+    for :func:`nearest_neighbors`.
     """
     if device is not None:
         return count_torch(points, radii, inclusive, device)
@@ -664,4 +703,4 @@ def count_within(
         return count_sorted(np.ascontiguousarray(points[:, 0]), radii, inclusive, order)
     if resolve_algorithm(algorithm, points.shape[1], points.shape[0]) in ("grid", "tree"):
         return _count_tree(points, radii, inclusive)
-    return count_brute(points, radii, inclusive)
+    return count_brute(points, radii, inclusive, progress)

@@ -68,7 +68,8 @@ mark such a variable discrete. ``algorithm`` picks the neighbour search ("auto":
 quantile cell grid in 2-D, a kd-tree in 1-D and 3 to 6 dimensions and up to 10 from
 N = 20,000 on, numba brute force otherwise), ``device`` runs the brute force in torch
 instead, with the same numbers (see :mod:`mi_toolkit.estimators._knn_kernels`).
-``k=None`` means k = 3 for the unweighted estimate.
+``k=None`` means k = 3 for the unweighted estimate. ``progress`` prints progress lines on
+stderr during a brute-force search (None: on a terminal from 50,000 samples on).
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ from mi_toolkit.estimators._knn_common import (
     check_enough_neighbours,
     check_k,
     check_positive_radii,
+    check_progress,
     class_members,
     knn_bias_note,
     split_continuous_and_labels,
@@ -204,6 +206,7 @@ class KLEstimator(Estimator):
     whiten: bool = False
     algorithm: str = "auto"
     device: str | None = None
+    progress: bool | None = None
 
     def __post_init__(self) -> None:
         if self.k is None:
@@ -216,6 +219,7 @@ class KLEstimator(Estimator):
                 raise TypeError(f"{flag} must be True or False; got {getattr(self, flag)!r}")
         check_algorithm(self.algorithm)
         check_device(self.device)
+        check_progress(self.progress)
 
     # -- one entropy ----------------------------------------------------------------------
 
@@ -235,7 +239,12 @@ class KLEstimator(Estimator):
         weights = self._weights(d, n, where)
         points, half_log_det = _whiten(values, where) if self.whiten else (values, 0.0)
         dist, _, engine = nearest_neighbors(
-            points, weights.shape[0], "euclidean", self.algorithm, resolve_backend(self.device)
+            points,
+            weights.shape[0],
+            "euclidean",
+            self.algorithm,
+            resolve_backend(self.device),
+            progress=self.progress,
         )
         used = weights != 0.0
         check_positive_radii(dist[:, used].min(axis=1), where, self.name)

@@ -59,7 +59,9 @@ The standard error is the CLT one over the per-sample terms in the sums above.
 space, with 1-D marginal counts by sorting and binary search; a kd-tree for 3 to 6
 dimensions, and up to 10 from N = 20,000 on; otherwise one fused numba pass over all
 pairs that finds the joint neighbours and counts both marginals); ``device`` runs the
-brute force in torch instead, with the same numbers. See :mod:`mi_toolkit.estimators._knn_kernels`.
+brute force in torch instead, with the same numbers. ``progress`` prints progress lines
+on stderr during a brute-force search (None: on a terminal from 50,000 samples on). See
+:mod:`mi_toolkit.estimators._knn_kernels`.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ from mi_toolkit.estimators._knn_common import (
     check_enough_neighbours,
     check_k,
     check_positive_radii,
+    check_progress,
     class_members,
     knn_bias_note,
     split_continuous_and_labels,
@@ -123,6 +126,7 @@ class KSGEstimator(Estimator):
     transform: str = "none"
     algorithm: str = "auto"
     device: str | None = None
+    progress: bool | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "k", check_k(self.k))
@@ -131,6 +135,7 @@ class KSGEstimator(Estimator):
         check_choice(self.transform, "transform", TRANSFORMS)
         check_algorithm(self.algorithm)
         check_device(self.device)
+        check_progress(self.progress)
 
     def entropy(self, x: Variable) -> Estimate:
         raise ValueError(
@@ -147,7 +152,7 @@ class KSGEstimator(Estimator):
         joint_dim = x.shape[1] + y.shape[1]
         engine = resolve_algorithm(self.algorithm, joint_dim, x.shape[0])
         if device is None and engine == "brute":
-            radius, n_x, n_y = ksg_brute(x, y, self.k, self.variant)
+            radius, n_x, n_y = ksg_brute(x, y, self.k, self.variant, self.progress)
             return radius, n_x, n_y, "brute (fused)"
         # Two 1-D variables: sort each once, for the grid and for the marginal counts.
         orders = (None, None)
@@ -155,7 +160,13 @@ class KSGEstimator(Estimator):
             orders = tuple(np.argsort(v[:, 0], kind="stable") for v in (x, y))
         joint = np.ascontiguousarray(np.hstack((x, y)))
         dist, index, engine = nearest_neighbors(
-            joint, self.k, "max", self.algorithm, device, orders if orders[0] is not None else None
+            joint,
+            self.k,
+            "max",
+            self.algorithm,
+            device,
+            orders if orders[0] is not None else None,
+            self.progress,
         )
         if self.variant == 1:
             radii = (dist[:, -1], dist[:, -1])
@@ -163,7 +174,7 @@ class KSGEstimator(Estimator):
             radii = (_neighbour_extent(x, index), _neighbour_extent(y, index))
         inclusive = self.variant == 2
         n_x, n_y = (
-            count_within(v, r, inclusive, self.algorithm, device, o)
+            count_within(v, r, inclusive, self.algorithm, device, o, self.progress)
             for v, r, o in zip((x, y), radii, orders, strict=True)
         )
         return dist[:, -1], n_x, n_y, engine
@@ -207,11 +218,13 @@ class KSGEstimator(Estimator):
         engine = ""
         for members in class_members(labels, self.k):
             points = np.ascontiguousarray(values[members])
-            dist, _, engine = nearest_neighbors(points, self.k, "max", self.algorithm, device)
+            dist, _, engine = nearest_neighbors(
+                points, self.k, "max", self.algorithm, device, progress=self.progress
+            )
             radius[members] = dist[:, -1]
             class_size[members] = members.shape[0]
         check_positive_radii(radius, f"{continuous.name} within a class", self.name)
-        inside = count_within(values, radius, False, self.algorithm, device)
+        inside = count_within(values, radius, False, self.algorithm, device, progress=self.progress)
         terms = digamma(n) + digamma(self.k) - digamma(class_size) - digamma(inside + 1)
         value, standard_error = mean_with_standard_error(terms)
         return Estimate(
