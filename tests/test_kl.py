@@ -168,7 +168,7 @@ def test_result_records_parameters_and_bias_note():
         "device": None,
         "progress": None,
     }
-    assert result.details["algorithm"] == "brute"
+    assert result.details["algorithm"] == "brute (fused)"
     assert "joint space has 20 dimensions" in result.bias_note
     assert set(result.components) == {"H(x)", "H(y)", "H(x,y)"}
 

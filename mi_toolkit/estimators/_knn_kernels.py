@@ -290,6 +290,48 @@ def ksg_brute(
     return out
 
 
+@njit(cache=True)
+def _kl_one(xt, yt, x, y, i, block_x, block_y, joint, best, index):
+    # The nearest neighbours of sample i in x, in y and jointly (squared Euclidean), from
+    # one pass: the joint squared distance is the sum of the marginal ones.
+    n = x.shape[0]
+    for r_start in range(0, n, _REFERENCE_BLOCK):
+        r_stop = min(r_start + _REFERENCE_BLOCK, n)
+        width = r_stop - r_start
+        _block_distances(xt, x[i], r_start, r_stop, False, block_x)
+        _block_distances(yt, y[i], r_start, r_stop, False, block_y)
+        for j in range(width):
+            joint[j] = block_x[j] + block_y[j]
+        _update_best(block_x, r_start, width, i, best[0][i], index[0][i])
+        _update_best(block_y, r_start, width, i, best[1][i], index[1][i])
+        _update_best(joint, r_start, width, i, best[2][i], index[2][i])
+
+
+@njit(cache=True, parallel=True)
+def _kl_fused(x, y, xt, yt, first, last, best, index):
+    n_blocks = (last - first + _QUERY_BLOCK - 1) // _QUERY_BLOCK
+    for b in prange(n_blocks):
+        block_x = np.empty(_REFERENCE_BLOCK)
+        block_y = np.empty(_REFERENCE_BLOCK)
+        joint = np.empty(_REFERENCE_BLOCK)
+        for i in range(first + b * _QUERY_BLOCK, min(first + (b + 1) * _QUERY_BLOCK, last)):
+            _kl_one(xt, yt, x, y, i, block_x, block_y, joint, best, index)
+
+
+def knn_fused_euclidean(
+    x: np.ndarray, y: np.ndarray, k_x: int, k_y: int, k_xy: int, progress: bool | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Euclidean k-NN distances in x (k_x), in y (k_y) and in (x, y) (k_xy), one pass."""
+    n = x.shape[0]
+    ks = (k_x, k_y, k_xy)
+    best = tuple(np.full((n, k), np.inf) for k in ks)
+    index = tuple(np.full((n, k), -1, dtype=np.int64) for k in ks)
+    xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)
+    for first, last in _query_ranges(n, progress, "kNN search in x, y and (x, y)"):
+        _kl_fused(x, y, xt, yt, first, last, best, index)
+    return tuple(np.sqrt(squared) for squared in best)
+
+
 # -- one dimension: sorting and binary search ------------------------------------------
 
 
