@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mi_toolkit._validation import Variable, check_choice, check_positive_int
+from mi_toolkit.estimators._device import check_device
 from mi_toolkit.estimators._knn_kernels import ALGORITHMS
 
 
@@ -12,11 +13,10 @@ def check_k(k: object) -> int:
     return check_positive_int(k, "k", " (the number of nearest neighbours; 3 is usual)")
 
 
-def check_algorithm(algorithm: object) -> str:
-    return check_choice(algorithm, "algorithm", ALGORITHMS)
-
-
-def check_progress(progress: object) -> None:
+def check_search(algorithm: object, device: object, progress: object) -> None:
+    """The neighbour-search parameters both kNN estimators share."""
+    check_choice(algorithm, "algorithm", ALGORITHMS)
+    check_device(device)
     if progress is not None and not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"progress must be True, False or None; got {progress!r}")
 

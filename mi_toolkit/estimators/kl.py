@@ -83,13 +83,12 @@ from scipy.special import digamma, gammaln
 
 from mi_toolkit._registry import register
 from mi_toolkit._validation import Variable
-from mi_toolkit.estimators._device import check_device, resolve_backend
+from mi_toolkit.estimators._device import resolve_backend
 from mi_toolkit.estimators._knn_common import (
-    check_algorithm,
     check_enough_neighbours,
     check_k,
     check_positive_radii,
-    check_progress,
+    check_search,
     class_members,
     knn_bias_note,
     split_continuous_and_labels,
@@ -221,9 +220,7 @@ class KLEstimator(Estimator):
         for flag in ("weighted", "whiten"):
             if not isinstance(getattr(self, flag), (bool, np.bool_)):
                 raise TypeError(f"{flag} must be True or False; got {getattr(self, flag)!r}")
-        check_algorithm(self.algorithm)
-        check_device(self.device)
-        check_progress(self.progress)
+        check_search(self.algorithm, self.device, self.progress)
 
     # -- one entropy ----------------------------------------------------------------------
 

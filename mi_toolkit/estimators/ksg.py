@@ -74,13 +74,12 @@ from scipy.stats import rankdata
 
 from mi_toolkit._registry import register
 from mi_toolkit._validation import Variable, check_choice
-from mi_toolkit.estimators._device import check_device, resolve_backend
+from mi_toolkit.estimators._device import resolve_backend
 from mi_toolkit.estimators._knn_common import (
-    check_algorithm,
     check_enough_neighbours,
     check_k,
     check_positive_radii,
-    check_progress,
+    check_search,
     class_members,
     knn_bias_note,
     split_continuous_and_labels,
@@ -133,9 +132,7 @@ class KSGEstimator(Estimator):
         if self.variant not in VARIANTS or isinstance(self.variant, bool):
             raise ValueError(f"variant must be 1 or 2 (KSG's two estimators); got {self.variant!r}")
         check_choice(self.transform, "transform", TRANSFORMS)
-        check_algorithm(self.algorithm)
-        check_device(self.device)
-        check_progress(self.progress)
+        check_search(self.algorithm, self.device, self.progress)
 
     def entropy(self, x: Variable) -> Estimate:
         raise ValueError(
