@@ -87,8 +87,9 @@ def knn_bias_note(method: str, joint_dim: int, n_samples: int) -> str:
         f"{method} is consistent but biased at finite N: the k-nearest-neighbour balls are "
         "assumed small against the scale on which the density changes, which fails for "
         "large MI (a thin, strongly dependent joint distribution) and in high dimension, and "
-        "the estimate then falls below the truth. It cannot detect MI much above "
-        "log N = {:.3g} nats (Gao, Ver Steeg & Galstyan 2015).".format(np.log(n_samples))
+        "the estimate then falls below the truth. For strongly dependent, correlated "
+        f"coordinates it saturates near log N = {np.log(n_samples):.3g} nats (Gao, Ver Steeg "
+        "& Galstyan 2015) unless the data are whitened first (method 'kl', whiten=True)."
     )
     if joint_dim >= _HIGH_DIM:
         note += (
