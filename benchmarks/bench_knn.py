@@ -14,6 +14,7 @@ Peers:
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -95,3 +96,16 @@ def test_kl_20d_against_ckdtree(benchmark):
 
     benchmark.pedantic(lambda: estimate_mi(x, y, "kl"), rounds=3, iterations=1)
     _report(benchmark, "cKDTree 3 kNN searches", _best_time(peer, rounds=1))
+
+
+@pytest.mark.skipif(
+    not os.environ.get("MI_TOOLKIT_BENCH_LARGE"),
+    reason="about a minute on 2 cores; set MI_TOOLKIT_BENCH_LARGE=1 to run",
+)
+@pytest.mark.benchmark(group="ksg 10+10-D, N = 100,000")
+def test_ksg_20d_100k(benchmark):
+    # No peer in the same run: a cKDTree KSG would take 6 to 17 minutes here.
+    x, y = _pairs(10, 100_000)
+    estimate_mi(x[:500], y[:500], "ksg")
+    result = benchmark.pedantic(lambda: estimate_mi(x, y, "ksg"), rounds=1, iterations=1)
+    print(f"\n{benchmark.name}: {benchmark.stats.stats.min:.1f} s, {result}")
