@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from mi_toolkit.synthetic import CorrelatedPairs
 from scipy import integrate, stats
 
 from mi_toolkit import estimate_mi
@@ -16,10 +15,21 @@ Z = 4.0
 
 
 def gaussian_pairs(pairs: int, n: int, seed: int, rho: float = 0.6):
-    """``pairs`` independent 1-D pairs with correlation rho: (x, y, I(x;y))."""
-    sampler = CorrelatedPairs([rho] * pairs)
-    x, y = sampler.sample(n, np.random.default_rng(seed))
-    return x, y, sampler.mutual_information()
+    """``pairs`` independent standard-normal pairs (x_i, y_i) with correlation rho.
+
+    Returns (x, y, I(x;y)) with I = -(pairs / 2) log(1 - rho^2), the closed form. (The
+    same draws as ``mi_toolkit.synthetic.CorrelatedPairs``; built here with numpy so that
+    the core's tests do not lean on the synthetic package.)
+    """
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, pairs))
+    y = rho * x + math.sqrt(1.0 - rho**2) * rng.standard_normal((n, pairs))
+    return x, y, -0.5 * pairs * math.log1p(-(rho**2))
+
+
+def rho_for(total_nats: float, pairs: int) -> float:
+    """The correlation per pair that gives ``pairs`` pairs ``total_nats`` of MI."""
+    return math.sqrt(1.0 - math.exp(-2.0 * total_nats / pairs))
 
 
 def assert_downward_bias_that_shrinks(

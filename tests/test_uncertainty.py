@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from mi_toolkit.synthetic import CorrelatedPairs
+from _knn_cases import gaussian_pairs
 
 from mi_toolkit import bootstrap_ci, permutation_test
 
@@ -14,9 +14,7 @@ from mi_toolkit import bootstrap_ci, permutation_test
 @pytest.fixture(scope="module")
 def dependent():
     """1-D Gaussian pair, ρ = 0.6, N = 1000: I = 0.223 nats."""
-    sampler = CorrelatedPairs([0.6])
-    x, y = sampler.sample(1000, np.random.default_rng(0))
-    return x, y, sampler.mutual_information()
+    return gaussian_pairs(1, 1000, seed=0)
 
 
 @pytest.fixture(scope="module")
