@@ -7,15 +7,25 @@
 from mi_toolkit.api import estimate_entropy, estimate_mi, list_methods
 from mi_toolkit.dumps import open_dump
 from mi_toolkit.result import MIEstimate, MIToolkitWarning
+from mi_toolkit.uncertainty import (
+    BootstrapInterval,
+    PermutationTest,
+    bootstrap_ci,
+    permutation_test,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BootstrapInterval",
     "MIEstimate",
     "MIToolkitWarning",
+    "PermutationTest",
     "__version__",
+    "bootstrap_ci",
     "estimate_entropy",
     "estimate_mi",
     "list_methods",
     "open_dump",
+    "permutation_test",
 ]

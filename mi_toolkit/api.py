@@ -64,6 +64,7 @@ def _finish(
         components={name: v * scale for name, v in estimate.components.items()},
         details=estimate.details,
         quantity=quantity,
+        bias_note=estimate.bias_note,
     )
 
 
@@ -87,8 +88,9 @@ def estimate_mi(
         information plane, ``estimate_mi(X, T, ...)`` for the input and a layer and
         ``estimate_mi(T, Y, ...)`` for a layer and the labels.
     method:
-        ``"binning"``, ``"kde"`` or ``"gaussian"`` (see :func:`list_methods`). Each method's
-        module docstring states its formula and the paper it comes from.
+        ``"binning"``, ``"kde"``, ``"gaussian"``, ``"kl"`` or ``"ksg"`` (see
+        :func:`list_methods`). Each method's module docstring states its formula and the
+        paper it comes from.
     units:
         ``"nats"`` (default) or ``"bits"``. Estimators work in nats internally.
     discrete_x, discrete_y:
@@ -105,7 +107,9 @@ def estimate_mi(
     MIEstimate
         The value (``float(result)`` works) with units, method, every parameter used,
         ``n_samples``, a standard error where the method has one, plain-words warnings,
-        and the entropies it was built from.
+        the entropies it was built from, and a ``bias_note`` where theory gives one. For
+        a confidence interval or a test of independence with any method, see
+        :func:`mi_toolkit.bootstrap_ci` and :func:`mi_toolkit.permutation_test`.
 
     Notes
     -----
@@ -119,9 +123,19 @@ def estimate_mi(
                  y noisy (y + Z)             the other noisy
     gaussian     closed form                 H(T) − Σ p(y) H(T|y),        error
                                              Gaussian per class
+    kl           Ĥ(x) + Ĥ(y) − Ĥ(x,y),       H(T) − Σ p(y) H(T|y), kNN    error
+                 Kozachenko–Leonenko kNN     entropy within each class
+                 entropies (weighted,        (each class > k samples)
+                 whitened on request)
+    ksg          KSG 1 or 2, max-norm        Ross (2014): k-th neighbour  error
+                 joint neighbours and        within the class, counts in
+                 marginal counts             all samples
     ===========  ==========================  ==========================  ====================
 
     In every case with a discrete (grouped) side, I(T;Y) = H(T) − Σ_y p(y) H(T|Y=y).
+    The kNN methods (kl, ksg) need continuous data without repeated rows (a neighbour at
+    distance 0 is an error that says so) and underestimate large MI in high dimension
+    (their results carry a ``bias_note``).
     With X uniform over N distinct samples no estimate of I(X;T) can exceed log N; an
     estimate at that ceiling carries a warning.
 
@@ -155,7 +169,8 @@ def estimate_entropy(
 
     ``"binning"`` gives the plug-in entropy of the binned (or, for discrete x, the raw)
     rows; ``"kde"`` the bound on the entropy of x + Z, Z ~ N(0, σ² I); ``"gaussian"``
-    ½ log det(2πe Σ). Parameters and the result are as for :func:`estimate_mi`.
+    ½ log det(2πe Σ); ``"kl"`` the Kozachenko–Leonenko k-th neighbour estimate (``"ksg"``
+    has no entropy: it raises). Parameters and the result are as for :func:`estimate_mi`.
     """
     unit_scale(units)
     estimator = build_estimator(method, **params)

@@ -57,6 +57,10 @@ class MIEstimate:
         number of groups, fraction of values clipped, ...).
     quantity:
         ``"mutual_information"`` or ``"entropy"``.
+    bias_note:
+        What theory says about the estimator's bias in this setting (direction and rough
+        size), where it says something; ``None`` otherwise. The standard error does not
+        include it.
     """
 
     value: float
@@ -69,6 +73,7 @@ class MIEstimate:
     components: Mapping[str, float] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
     quantity: str = "mutual_information"
+    bias_note: str | None = None
 
     def __float__(self) -> float:
         return float(self.value)

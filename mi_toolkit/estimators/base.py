@@ -31,6 +31,7 @@ class Estimate:
     warnings: tuple[str, ...] = ()
     components: dict[str, float] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    bias_note: str | None = None
 
 
 def mean_with_standard_error(terms: np.ndarray) -> tuple[float, float]:
@@ -70,6 +71,8 @@ class Estimator:
 
     name: ClassVar[str]
     min_samples: ClassVar[int] = 2
+    #: Whether repeated rows are valid input (bootstrap resampling creates them).
+    repeated_rows_ok: ClassVar[bool] = True
 
     def params(self) -> dict[str, Any]:
         """Every parameter of this estimator with the value it will use."""

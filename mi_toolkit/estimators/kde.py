@@ -50,6 +50,7 @@ import numpy as np
 from mi_toolkit._grouping import log_group_probabilities
 from mi_toolkit._registry import register
 from mi_toolkit._validation import Variable, check_choice, check_positive
+from mi_toolkit.estimators._device import check_device, resolve_backend
 from mi_toolkit.estimators._kde_kernels import kernel_log_sums, kernel_log_sums_torch
 from mi_toolkit.estimators.base import (
     Estimate,
@@ -59,34 +60,6 @@ from mi_toolkit.estimators.base import (
 )
 
 BOUNDS = ("upper", "lower")
-
-
-def _check_device(device: object) -> None:
-    if device is None:
-        return
-    if not isinstance(device, str) or not (
-        device in ("cpu", "cuda", "auto") or device.startswith("cuda:")
-    ):
-        raise ValueError(
-            f"device must be None (numba), 'cpu', 'cuda', 'cuda:<index>' or 'auto'; got {device!r}"
-        )
-
-
-def _resolve_backend(device: str | None) -> str | None:
-    """The torch device to use, or None for numba."""
-    if device is None:
-        return None
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a declared dependency
-        raise ImportError(
-            f"device={device!r} needs torch; install it or pass device=None"
-        ) from None
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else None
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device={device!r} was asked for, but torch sees no CUDA device")
-    return device
 
 
 @register
@@ -110,13 +83,13 @@ class KDEEstimator(Estimator):
         )
         object.__setattr__(self, "noise_variance", variance)
         check_choice(self.bound, "bound", BOUNDS)
-        _check_device(self.device)
+        check_device(self.device)
 
     def _log_sums(self, points: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, ...]:
         # The lower bound is the upper one at 4σ², hence 1/(8σ²) instead of 1/(2σ²).
         width = 2.0 if self.bound == "upper" else 8.0
         scale = 1.0 / (width * self.noise_variance)
-        backend = _resolve_backend(self.device)
+        backend = resolve_backend(self.device)
         if backend is None:
             return (*kernel_log_sums(points, groups, scale), "numba")
         return (*kernel_log_sums_torch(points, groups, scale, backend), f"torch:{backend}")

@@ -1,0 +1,113 @@
+"""Speed of the kNN estimators against their peers, measured in the same run.
+
+Run with ``make bench`` (or ``pytest benchmarks/bench_knn.py``). Each benchmark times this
+package with pytest-benchmark and its peer with the same clock right after, and records
+both and their ratio in ``extra_info`` (shown with ``--benchmark-json``) and on stdout.
+
+Peers:
+
+- 1-D pairs: scikit-learn's ``mutual_info_regression`` (KSG 1, k = 3), against ``"ksg"``
+  with ``transform="standardize"``, which computes the same number (tests/test_ksg.py).
+- 10+10-D: a KSG 1 written directly on scipy's ``cKDTree`` (joint k-NN query in the
+  max-norm, then ball counts in each marginal), the usual tree-based implementation.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+from scipy.spatial import cKDTree
+from scipy.special import digamma
+
+from mi_toolkit import estimate_mi
+
+PEER_ROUNDS = 3
+
+
+def _pairs(dim: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """dim independent Gaussian pairs with correlation 0.6 (I = 0.223 nats per pair)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, dim))
+    return x, 0.6 * x + 0.8 * rng.standard_normal((n, dim))
+
+
+def _best_time(function: Callable[[], object], rounds: int = PEER_ROUNDS) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _ckdtree_ksg(x: np.ndarray, y: np.ndarray, k: int = 3) -> float:
+    """KSG estimator 1 on scipy's cKDTree: the tree-based peer."""
+    joint = np.hstack((x, y))
+    dist, _ = cKDTree(joint).query(joint, k=k + 1, p=np.inf, workers=-1)
+    radius = np.nextafter(dist[:, -1], 0.0)
+    n_x = cKDTree(x).query_ball_point(x, radius, p=np.inf, return_length=True, workers=-1) - 1
+    n_y = cKDTree(y).query_ball_point(y, radius, p=np.inf, return_length=True, workers=-1) - 1
+    n = x.shape[0]
+    return float(digamma(k) + digamma(n) - np.mean(digamma(n_x + 1) + digamma(n_y + 1)))
+
+
+def _report(benchmark, peer_name: str, peer_seconds: float) -> None:
+    ours = benchmark.stats.stats.min
+    ratio = peer_seconds / ours
+    benchmark.extra_info.update({"peer": peer_name, "peer_min_s": peer_seconds, "ratio": ratio})
+    print(f"\n{benchmark.name}: ours {ours:.3f} s, {peer_name} {peer_seconds:.3f} s, {ratio:.2f}x")
+
+
+@pytest.mark.benchmark(group="ksg 1-D pairs, N = 100,000")
+def test_ksg_1d_against_sklearn(benchmark):
+    from sklearn.feature_selection import mutual_info_regression
+
+    x, y = _pairs(1, 100_000)
+    estimate_mi(x[:2000], y[:2000], "ksg")  # compile / load the kernels outside the clock
+    ours = benchmark.pedantic(
+        lambda: estimate_mi(x, y, "ksg", transform="standardize"), rounds=5, iterations=1
+    )
+    peer = _best_time(lambda: mutual_info_regression(x, y[:, 0], random_state=0))
+    theirs = mutual_info_regression(x, y[:, 0], random_state=0)[0]
+    assert ours.value == pytest.approx(theirs, abs=1e-6)  # the same number, not just fast
+    _report(benchmark, "sklearn mutual_info_regression", peer)
+
+
+@pytest.mark.benchmark(group="ksg 10+10-D, N = 10,000")
+def test_ksg_20d_against_ckdtree(benchmark):
+    x, y = _pairs(10, 10_000)
+    estimate_mi(x[:500], y[:500], "ksg")
+    ours = benchmark.pedantic(lambda: estimate_mi(x, y, "ksg"), rounds=3, iterations=1)
+    peer = _best_time(lambda: _ckdtree_ksg(x, y), rounds=1)
+    assert ours.value == pytest.approx(_ckdtree_ksg(x, y), abs=1e-9)
+    _report(benchmark, "cKDTree KSG", peer)
+
+
+@pytest.mark.benchmark(group="kl 10+10-D, N = 10,000")
+def test_kl_20d_against_ckdtree(benchmark):
+    x, y = _pairs(10, 10_000)
+    estimate_mi(x[:500], y[:500], "kl")
+
+    def peer() -> None:
+        for block in (x, y, np.hstack((x, y))):
+            cKDTree(block).query(block, k=4, workers=-1)
+
+    benchmark.pedantic(lambda: estimate_mi(x, y, "kl"), rounds=3, iterations=1)
+    _report(benchmark, "cKDTree 3 kNN searches", _best_time(peer, rounds=1))
+
+
+@pytest.mark.skipif(
+    not os.environ.get("MI_TOOLKIT_BENCH_LARGE"),
+    reason="about a minute on 2 cores; set MI_TOOLKIT_BENCH_LARGE=1 to run",
+)
+@pytest.mark.benchmark(group="ksg 10+10-D, N = 100,000")
+def test_ksg_20d_100k(benchmark):
+    # No peer in the same run: a cKDTree KSG would take 6 to 17 minutes here.
+    x, y = _pairs(10, 100_000)
+    estimate_mi(x[:500], y[:500], "ksg")
+    result = benchmark.pedantic(lambda: estimate_mi(x, y, "ksg"), rounds=1, iterations=1)
+    print(f"\n{benchmark.name}: {benchmark.stats.stats.min:.1f} s, {result}")

@@ -1,0 +1,366 @@
+r"""Kozachenko–Leonenko (KL) nearest-neighbour entropies, and MI from them.
+
+The Kozachenko & Leonenko (1987) estimate of the differential entropy of N samples
+z_i in R^d, with ρ_{k,i} the Euclidean distance from z_i to its k-th nearest other
+sample and V_d = π^{d/2} / Γ(d/2 + 1) the volume of the unit ball (Kraskov et al. 2004,
+eq. 20), is
+
+.. math::
+
+    \hat H_k(Z) = \frac1N \sum_i h_i, \qquad
+    h_i = ψ(N) - ψ(k) + \log V_d + d \log ρ_{k,i},
+
+and the mutual information is assembled from three such entropies,
+
+.. math::
+
+    \hat I(X;Y) = \hat H(X) + \hat H(Y) - \hat H(X,Y)
+                = \frac1N \sum_i \big(h^X_i + h^Y_i - h^{XY}_i\big).
+
+Against a discrete side (labels) Y, I(T;Y) = H(T) − Σ_y p(y) H(T | Y = y), each class
+entropy being the KL estimate over that class's N_y samples (ψ(N_y) in place of ψ(N)):
+per sample, h^T_i − h^{T|y_i}_i. Each class needs more than k samples. Both sides discrete
+is an error (use ``method="binning"``).
+
+The standard error is the CLT one over the per-sample terms of the combined MI above
+(h^X_i + h^Y_i − h^{XY}_i), not a sum of three entropy errors: the three are strongly
+correlated and their errors largely cancel.
+
+**Weighted KL** (``weighted=True``; Berrett, Samworth & Yuan 2019, "Efficient multivariate
+entropy estimation via k-nearest neighbour distances", Ann. Statist. 47(1)). The estimate
+averages the estimators for j = 1..k with weights w_j,
+
+.. math::
+
+    h_i = \sum_{j=1}^{k} w_j \big(ψ(N) - ψ(j) + \log V_d + d \log ρ_{j,i}\big),
+
+chosen to cancel the leading bias terms, which are proportional to
+Γ(j + 2l/d) / Γ(j) for l = 1, …, ⌊d/4⌋. The weights satisfy
+
+.. math::
+
+    \sum_j w_j = 1, \qquad \sum_j w_j \frac{Γ(j + 2l/d)}{Γ(j)} = 0 \quad (l = 1..⌊d/4⌋),
+
+and among all such w (supported on j = 1..k) we take the one of least Euclidean norm,
+which keeps the variance inflation Σ w_j² smallest (:func:`kl_weights`). The paper writes
+log(N − 1) where we write ψ(N); the two differ by less than 1/N.
+
+Which (d, k) have weights: the system has 1 + ⌊d/4⌋ equations in k unknowns, and the
+rows are linearly independent, so weights exist exactly when k ≥ 1 + ⌊d/4⌋ (k ≥ 1 for
+d ≤ 3, where there is no bias term to cancel and the weights are 1/k each; k ≥ 2 for
+d = 4..7; k ≥ 5 for d = 16..19; none with k = 5 from d = 20 on). They grow fast with d:
+with k = 5 the largest |w_j| is 1.3 at d = 4, 9.9 at d = 8, 238 at d = 12 and about
+11,500 at d = 16. With ``k=None`` each entropy (X, Y and the joint) gets its own k, the
+smallest k ≥ 5 (and ≥ 1 + ⌊d/4⌋) whose weights stay within ±10, up to k = 64 and N − 1;
+where none does (d ≥ 12 needs k above 64 for ±10), the largest k allowed is taken and a
+warning gives the weight size. Large weights inflate the variance by about Σ w_j².
+
+**Whitening** (``whiten=True``; Butakov et al. 2024). Each block (X, Y, the joint, and
+each class for labels) is centred and whitened by its own sample covariance Σ = L Lᵀ,
+z = L⁻¹(v − v̄), and ½ log det Σ = Σ log L_jj is added back to its entropy, which is exact
+for the linear map. The kNN balls are then round in the data's own geometry; on a 2+2-D
+Gaussian with I = 10 nats at N = 5000 the 1-NN estimate moves from 8.1 nats to 10.0.
+A singular covariance (collinear columns, a class with fewer than d + 1 samples) is an
+error with ``whiten=True``.
+
+Repeated rows give a neighbour at distance 0 and log 0: they are an error that says to
+mark such a variable discrete. ``algorithm`` picks the neighbour search ("auto": a
+quantile cell grid in 2-D, a kd-tree in 1-D and 3 to 6 dimensions and up to 10 from
+N = 20,000 on, numba brute force otherwise), ``device`` runs the brute force in torch
+instead, with the same numbers (see :mod:`mi_toolkit.estimators._knn_kernels`).
+``k=None`` means k = 3 for the unweighted estimate. ``progress`` prints progress lines on
+stderr during a brute-force search (None: on a terminal from 50,000 samples on).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import digamma, gammaln
+
+from mi_toolkit._registry import register
+from mi_toolkit._validation import Variable
+from mi_toolkit.estimators._device import resolve_backend
+from mi_toolkit.estimators._knn_common import (
+    check_enough_neighbours,
+    check_k,
+    check_positive_radii,
+    check_search,
+    class_members,
+    knn_bias_note,
+    split_continuous_and_labels,
+)
+from mi_toolkit.estimators._knn_kernels import (
+    knn_fused_euclidean,
+    nearest_neighbors,
+    resolve_algorithm,
+)
+from mi_toolkit.estimators.base import Estimate, Estimator, mean_with_standard_error
+
+_DEFAULT_K = 3
+# Default k for weighted KL: the smallest k from _MIN_WEIGHTED_K whose weights stay within
+# ±_MAX_WEIGHT, searched up to _MAX_WEIGHTED_K.
+_MIN_WEIGHTED_K = 5
+_MAX_WEIGHTED_K = 64
+_MAX_WEIGHT = 10.0
+
+
+def unit_ball_log_volume(d: int) -> float:
+    """log V_d, V_d = π^{d/2} / Γ(d/2 + 1), the volume of the Euclidean unit ball in R^d."""
+    return 0.5 * d * math.log(math.pi) - math.lgamma(0.5 * d + 1.0)
+
+
+def weight_constraints(d: int, k: int) -> np.ndarray:
+    """The (1 + ⌊d/4⌋, k) matrix A with A w = e_1 the weighted-KL constraints.
+
+    Row 0 is all ones (Σ w_j = 1); row l is Γ(j + 2l/d) / Γ(j) for j = 1..k.
+    """
+    j = np.arange(1, k + 1, dtype=np.float64)
+    rows = [np.ones(k)] + [
+        np.exp(gammaln(j + 2.0 * order / d) - gammaln(j)) for order in range(1, d // 4 + 1)
+    ]
+    return np.array(rows)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_weights(d: int, k: int) -> tuple[float, ...]:
+    constraints = weight_constraints(d, k)
+    target = np.zeros(constraints.shape[0])
+    target[0] = 1.0
+    # lstsq returns the minimum-norm solution of an underdetermined full-rank system.
+    weights = np.linalg.lstsq(constraints, target, rcond=None)[0]
+    return tuple(float(w) for w in weights)
+
+
+def kl_weights(d: int, k: int) -> np.ndarray:
+    """Minimum-norm weights of the weighted KL estimator (Berrett, Samworth & Yuan 2019).
+
+    Parameters
+    ----------
+    d:
+        Dimension of the variable whose entropy is estimated.
+    k:
+        Largest neighbour order; the weights are w_1..w_k.
+
+    Returns
+    -------
+    numpy.ndarray
+        w of shape (k,) with Σ w_j = 1 and Σ_j w_j Γ(j + 2l/d)/Γ(j) = 0 for l = 1..⌊d/4⌋,
+        of least Euclidean norm.
+
+    Raises
+    ------
+    ValueError
+        When k < 1 + ⌊d/4⌋: then there are more constraints than weights and no solution.
+    """
+    needed = 1 + d // 4
+    if k < needed:
+        raise ValueError(
+            f"weighted KL in d={d} dimensions has {needed} constraints, so it needs k >= "
+            f"{needed} (got k={k}); pass a larger k, or k=None to choose it from d"
+        )
+    return np.array(_cached_weights(d, k))
+
+
+def default_weighted_k(d: int, n_samples: int) -> int:
+    """The k used for weighted KL in d dimensions when ``k=None`` (module docstring)."""
+    largest = min(_MAX_WEIGHTED_K, n_samples - 1)
+    smallest = max(_MIN_WEIGHTED_K, 1 + d // 4)
+    if largest < smallest:
+        return max(largest, 1 + d // 4)  # too few samples: the caller reports it
+    for k in range(smallest, largest + 1):
+        if np.abs(kl_weights(d, k)).max() <= _MAX_WEIGHT:
+            return k
+    return largest  # the weights shrink as k grows, so this is the best on offer
+
+
+def _whiten(values: np.ndarray, name: str) -> tuple[np.ndarray, float]:
+    """Whitened values and ½ log det Σ of their sample covariance."""
+    centred = values - values.mean(axis=0)
+    covariance = centred.T @ centred / values.shape[0]
+    try:
+        factor = np.linalg.cholesky(covariance)
+    except np.linalg.LinAlgError:
+        factor = None
+    if factor is None or np.diag(factor).min() <= 1e-12 * np.sqrt(np.diag(covariance).max()):
+        raise ValueError(
+            f"whiten=True needs a non-singular covariance of {name}, but it is singular "
+            "(constant or collinear columns, or no more samples than dimensions); remove "
+            "those columns or pass whiten=False"
+        ) from None
+    whitened = np.linalg.solve(factor, centred.T).T
+    return np.ascontiguousarray(whitened), float(np.log(np.diag(factor)).sum())
+
+
+@register
+@dataclass(frozen=True)
+class KLEstimator(Estimator):
+    """Kozachenko–Leonenko kNN entropies (optionally weighted and whitened); see the module."""
+
+    name = "kl"
+    min_samples = 2
+    repeated_rows_ok = False
+
+    k: int | None = None
+    weighted: bool = False
+    whiten: bool = False
+    algorithm: str = "auto"
+    device: str | None = None
+    progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        if self.k is None:
+            if not self.weighted:
+                object.__setattr__(self, "k", _DEFAULT_K)
+        else:
+            object.__setattr__(self, "k", check_k(self.k))
+        for flag in ("weighted", "whiten"):
+            if not isinstance(getattr(self, flag), (bool, np.bool_)):
+                raise TypeError(f"{flag} must be True or False; got {getattr(self, flag)!r}")
+        check_search(self.algorithm, self.device, self.progress)
+
+    # -- one entropy ----------------------------------------------------------------------
+
+    def _weights(self, d: int, n: int, where: str) -> np.ndarray:
+        if not self.weighted:
+            check_enough_neighbours(n, self.k, where)
+            weights = np.zeros(self.k)
+            weights[-1] = 1.0
+            return weights
+        k = default_weighted_k(d, n) if self.k is None else self.k
+        check_enough_neighbours(n, k, where)
+        return kl_weights(d, k)
+
+    def _entropy_terms(self, values: np.ndarray, where: str, info: dict) -> np.ndarray:
+        """Per-sample terms h_i of the KL entropy of ``values``; facts go into ``info``."""
+        n, d = values.shape
+        k = self._weights(d, n, where).shape[0]
+        points, half_log_det = _whiten(values, where) if self.whiten else (values, 0.0)
+        dist, _, info["algorithm"] = nearest_neighbors(
+            points,
+            k,
+            "euclidean",
+            self.algorithm,
+            resolve_backend(self.device),
+            progress=self.progress,
+        )
+        return self._terms_from_distances(dist, d, where, info, half_log_det)
+
+    def _terms_from_distances(
+        self, dist: np.ndarray, d: int, where: str, info: dict, half_log_det: float = 0.0
+    ) -> np.ndarray:
+        """h_i from the (n, k) neighbour distances of a block in d dimensions."""
+        n = dist.shape[0]
+        weights = self._weights(d, n, where)
+        used = weights != 0.0
+        check_positive_radii(dist[:, used].min(axis=1), where, self.name)
+        orders = np.arange(1, weights.shape[0] + 1)[used]
+        log_dist = np.log(dist[:, used]) @ weights[used]
+        constant = (
+            digamma(n)
+            - float(digamma(orders) @ weights[used])
+            + unit_ball_log_volume(d)
+            + half_log_det
+        )
+        info.setdefault("k", {})[where] = int(weights.shape[0])
+        if self.weighted:
+            info.setdefault("max_abs_weight", {})[where] = float(np.abs(weights).max())
+        return constant + d * log_dist
+
+    def _fused_terms(self, x: Variable, y: Variable, info: dict) -> tuple[np.ndarray, ...] | None:
+        """h^x, h^y, h^xy from one brute-force pass, where that is the search to use.
+
+        Without whitening the joint squared distance is the sum of the marginal ones, so
+        one pass over all pairs finds the neighbours in x, in y and jointly: half the
+        arithmetic of three searches.
+        """
+        n = x.n_samples
+        dims = (x.n_features, y.n_features, x.n_features + y.n_features)
+        if self.whiten or self.device is not None:
+            return None
+        if resolve_algorithm(self.algorithm, dims[2], n) != "brute":
+            return None
+        names = (x.name, y.name, "(x, y)")
+        ks = [self._weights(d, n, where).shape[0] for d, where in zip(dims, names, strict=True)]
+        dists = knn_fused_euclidean(x.values, y.values, *ks, progress=self.progress)
+        info["algorithm"] = "brute (fused)"
+        return tuple(
+            self._terms_from_distances(dist, d, where, info)
+            for dist, d, where in zip(dists, dims, names, strict=True)
+        )
+
+    def entropy(self, x: Variable) -> Estimate:
+        info: dict = {}
+        terms = self._entropy_terms(x.values, x.name, info)
+        value, standard_error = mean_with_standard_error(terms)
+        return Estimate(value, standard_error, self._weight_warnings(info), details=info)
+
+    # -- mutual information ---------------------------------------------------------------
+
+    def mutual_information(self, x: Variable, y: Variable) -> Estimate:
+        if x.discrete or y.discrete:
+            continuous, labels = split_continuous_and_labels(x, y, self.name)
+            return self._against_labels(continuous, labels)
+        info: dict = {}
+        fused = self._fused_terms(x, y, info)
+        if fused is not None:
+            h_x, h_y, h_xy = fused
+        else:
+            h_x = self._entropy_terms(x.values, x.name, info)
+            h_y = self._entropy_terms(y.values, y.name, info)
+            h_xy = self._entropy_terms(np.hstack((x.values, y.values)), "(x, y)", info)
+        value, standard_error = mean_with_standard_error(h_x + h_y - h_xy)
+        joint_dim = x.n_features + y.n_features
+        return Estimate(
+            value=value,
+            standard_error=standard_error,
+            warnings=self._weight_warnings(info),
+            components={
+                "H(x)": float(h_x.mean()),
+                "H(y)": float(h_y.mean()),
+                "H(x,y)": float(h_xy.mean()),
+            },
+            details=info,
+            bias_note=knn_bias_note("Kozachenko–Leonenko MI", joint_dim, x.n_samples),
+        )
+
+    def _against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
+        info: dict = {}
+        h_all = self._entropy_terms(continuous.values, continuous.name, info)
+        h_within = np.empty_like(h_all)
+        k_floor = 1 if self.k is None else self.k
+        classes = class_members(labels, k_floor)
+        for number, members in enumerate(classes):
+            where = f"{continuous.name} in class {number} of {labels.name}"
+            h_within[members] = self._entropy_terms(continuous.values[members], where, info)
+        value, standard_error = mean_with_standard_error(h_all - h_within)
+        h = float(h_all.mean())
+        info["classes"] = len(classes)
+        return Estimate(
+            value=value,
+            standard_error=standard_error,
+            warnings=self._weight_warnings(info),
+            components={
+                f"H({continuous.name})": h,
+                f"H({continuous.name}|{labels.name})": float(h_within.mean()),
+            },
+            details=info,
+            bias_note=knn_bias_note(
+                "Kozachenko–Leonenko MI", continuous.n_features, continuous.n_samples
+            ),
+        )
+
+    def _weight_warnings(self, info: dict) -> tuple[str, ...]:
+        large = {w: m for w, m in info.get("max_abs_weight", {}).items() if m > _MAX_WEIGHT}
+        if not large:
+            return ()
+        where, size = max(large.items(), key=lambda item: item[1])
+        return (
+            f"The weighted KL weights for {where} reach ±{size:.3g} (k={info['k'][where]}), "
+            "which inflates the variance by about the sum of their squares; in this "
+            "dimension the bias cancellation needs a larger k or more samples, or use "
+            "weighted=False.",
+        )

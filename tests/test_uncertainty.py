@@ -1,0 +1,161 @@
+"""Bootstrap intervals and permutation tests around any method."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from _knn_cases import gaussian_pairs
+
+from mi_toolkit import bootstrap_ci, permutation_test
+
+
+@pytest.fixture(scope="module")
+def dependent():
+    """1-D Gaussian pair, ρ = 0.6, N = 1000: I = 0.223 nats."""
+    return gaussian_pairs(1, 1000, seed=0)
+
+
+@pytest.fixture(scope="module")
+def independent():
+    rng = np.random.default_rng(1)
+    return rng.standard_normal((600, 2)), rng.standard_normal((600, 2))
+
+
+# -- bootstrap ------------------------------------------------------------------------------
+
+
+def test_bootstrap_is_reproducible_and_seeded(dependent):
+    x, y, _ = dependent
+    first = bootstrap_ci(x, y, "gaussian", n_resamples=50, seed=3, progress=False)
+    again = bootstrap_ci(x, y, "gaussian", n_resamples=50, seed=3, progress=False)
+    other = bootstrap_ci(x, y, "gaussian", n_resamples=50, seed=4, progress=False)
+    np.testing.assert_array_equal(first.replicates, again.replicates)
+    assert (first.low, first.high) == (again.low, again.high)
+    assert not np.array_equal(first.replicates, other.replicates)
+
+
+def test_resampling_interval_matches_the_delta_method(dependent):
+    # For the Gaussian closed form the interval should be about ±1.96 standard errors.
+    x, y, truth = dependent
+    ci = bootstrap_ci(x, y, "gaussian", n_resamples=400, seed=5, progress=False)
+    assert ci.scheme == "resample"
+    assert ci.low < ci.estimate.value < ci.high
+    assert ci.low < truth < ci.high
+    half_width = 0.5 * (ci.high - ci.low)
+    # 400 replicates pin a 95% quantile to about ±10%; 0.75..1.33 is far outside that.
+    assert 0.75 < half_width / (1.96 * ci.estimate.standard_error) < 1.33
+
+
+@pytest.mark.parametrize("method", ["ksg", "kl"])
+def test_knn_methods_half_sample_and_cover_the_truth(dependent, method):
+    x, y, truth = dependent
+    ci = bootstrap_ci(x, y, method, n_resamples=60, seed=6, progress=False)
+    assert ci.scheme == "subsample"  # resampled rows would repeat: distance 0
+    assert ci.low < truth < ci.high
+    half_width = 0.5 * (ci.high - ci.low)
+    assert 0.6 < half_width / (1.96 * ci.estimate.standard_error) < 1.8
+
+
+def test_explicit_resampling_of_a_knn_method_is_refused_clearly(dependent):
+    x, y, _ = dependent
+    with pytest.raises(ValueError, match="rows repeat"):
+        bootstrap_ci(x, y, "ksg", scheme="resample", n_resamples=5, progress=False)
+
+
+def test_bootstrap_passes_parameters_units_and_labels():
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 2, size=800)
+    t = rng.standard_normal(800) + 2.0 * labels
+    ci = bootstrap_ci(
+        t, labels, "binning", units="bits", bin_width=0.5, n_resamples=30, seed=8, progress=False
+    )
+    assert ci.estimate.units == "bits"
+    assert ci.estimate.params["bin_width"] == 0.5
+    assert 0.0 < ci.low < ci.estimate.value < ci.high < 1.0  # at most 1 bit of label
+
+
+def test_progress_goes_to_stderr(dependent, capsys):
+    x, y, _ = dependent
+    bootstrap_ci(x, y, "gaussian", n_resamples=3, progress=True)
+    assert "bootstrap: 3/3" in capsys.readouterr().err
+    bootstrap_ci(x, y, "gaussian", n_resamples=3, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+# -- permutation test ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["ksg", "kl", "gaussian"])
+def test_dependence_gives_the_smallest_p_value(dependent, method):
+    x, y, _ = dependent
+    test = permutation_test(x, y, method, n_permutations=19, seed=9, progress=False)
+    assert test.p_value == pytest.approx(1 / 20)
+    assert test.null_values.max() < test.estimate.value
+
+
+# KSG is built so that the marginal and joint biases cancel, and its null values centre on
+# 0; the three KL entropies' biases do not cancel exactly (measured null mean +0.013 nats
+# here, 2+2-D at N = 600), so KL is allowed a stated offset of up to 0.03 nats.
+@pytest.mark.parametrize(("method", "null_bias"), [("ksg", 0.0), ("kl", 0.03)])
+def test_independence_gives_a_p_value_that_is_not_small(independent, method, null_bias):
+    # Under independence p is uniform, so any threshold fails with its own probability:
+    # "not small" here is p > 0.01, a 1% false alarm by construction. (This data set has
+    # p = 0.04 for both kNN methods, a chance dependence that 1 in 25 data sets shows.)
+    x, y = independent
+    test = permutation_test(x, y, method, n_permutations=99, seed=10, progress=False)
+    assert test.p_value > 0.01
+    noise = 4 * test.null_values.std() / math.sqrt(99)
+    assert abs(test.null_values.mean()) < noise + null_bias
+
+
+def test_permutation_is_reproducible(independent):
+    x, y = independent
+    first = permutation_test(x, y, "ksg", n_permutations=10, seed=11, progress=False)
+    again = permutation_test(x, y, "ksg", n_permutations=10, seed=11, progress=False)
+    np.testing.assert_array_equal(first.null_values, again.null_values)
+    assert first.p_value == again.p_value
+
+
+@pytest.mark.parametrize("method", ["gaussian", "ksg"])
+def test_p_values_are_roughly_uniform_under_independence(method):
+    # 40 independent data sets: a valid test rejects at 0.1 about 4 times, not 15.
+    rng = np.random.default_rng(12)
+    p_values = []
+    for seed in range(40):
+        x, y = rng.standard_normal(150), rng.standard_normal(150)
+        test = permutation_test(x, y, method, n_permutations=19, seed=seed, progress=False)
+        p_values.append(test.p_value)
+    rejections = sum(p <= 0.1 for p in p_values)
+    assert rejections <= 10  # binomial(40, 0.1): P(> 10) < 0.2%
+    assert min(p_values) >= 1 / 20
+    assert np.mean(p_values) == pytest.approx(0.525, abs=0.15)  # uniform on {1/20..1}
+
+
+# -- bad input ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda x, y: bootstrap_ci(x, y, "gaussian", n_resamples=1), "at least 2"),
+        (lambda x, y: bootstrap_ci(x, y, "gaussian", confidence=1.5), "between 0 and 1"),
+        (lambda x, y: bootstrap_ci(x, y, "gaussian", scheme="jackknife"), "scheme must be"),
+        (lambda x, y: permutation_test(x, y, "gaussian", n_permutations=0), "positive"),
+        (lambda x, y: permutation_test(x, y[:10], "gaussian"), "x has 50 samples"),
+        (lambda x, y: permutation_test(x, y, "nope"), "unknown method"),
+    ],
+)
+def test_bad_arguments(call, match):
+    rng = np.random.default_rng(13)
+    with pytest.raises(ValueError, match=match):
+        call(rng.standard_normal(50), rng.standard_normal(50))
+
+
+def test_bad_parameter_types():
+    x = np.random.default_rng(14).standard_normal(20)
+    with pytest.raises(TypeError, match="n_resamples must be a positive integer"):
+        bootstrap_ci(x, x, "gaussian", n_resamples=2.5)
+    with pytest.raises(TypeError, match="confidence must be a number"):
+        bootstrap_ci(x, x, "gaussian", confidence="high")
