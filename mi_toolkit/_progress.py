@@ -1,23 +1,27 @@
-"""Progress lines on stderr for long work, quiet on request. Imports nothing of ours."""
+"""Progress bars on stderr for long work, quiet on request (tqdm underneath)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
 
+from tqdm.auto import tqdm
+
 
 def progress_reporter(label: str, total: int, show: bool | None) -> Callable[[int], None]:
-    """A callback that writes "label: done/total" on stderr, or does nothing when quiet.
+    """A callback taking the count done so far that advances a progress bar.
 
-    ``show=None`` writes only when stderr is a terminal.
+    ``show=False`` does nothing; ``show=None`` shows the bar only when stderr is a terminal.
     """
     if show is None:
         show = sys.stderr.isatty()
     if not show:
         return lambda done: None
+    bar = tqdm(total=total, desc=label, mininterval=0.5)
 
     def report(done: int) -> None:
-        end = "\n" if done >= total else ""
-        print(f"\r{label}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
 
     return report

@@ -79,7 +79,7 @@ def test_bootstrap_passes_parameters_units_and_labels():
 def test_progress_goes_to_stderr(dependent, capsys):
     x, y, _ = dependent
     bootstrap_ci(x, y, "gaussian", n_resamples=3, progress=True)
-    assert "bootstrap: 3/3" in capsys.readouterr().err
+    assert "bootstrap: 100%|" in capsys.readouterr().err
     bootstrap_ci(x, y, "gaussian", n_resamples=3, progress=False)
     assert capsys.readouterr().err == ""
 
