@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from mi_toolkit._validation import as_variable
 from mi_toolkit.api import build_estimator, estimate_mi
 from mi_toolkit.dumps import Dump, atomic_savez, open_dump
 from mi_toolkit.estimators.base import CEILING_MARKER
@@ -155,7 +156,9 @@ def _inputs_and_labels(dump: Dump, x: Any, y: Any, n_samples: int) -> tuple[np.n
             raise ValueError(
                 f"{name} has {len(array)} samples but the activations have {n_samples}"
             )
-    return inputs, labels
+    # X is the same for every layer and epoch: group its rows once, then pass the labels.
+    input_groups, _ = as_variable(inputs, "x", discrete=True).groups()
+    return input_groups, labels
 
 
 def information_plane(
