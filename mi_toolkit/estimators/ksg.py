@@ -70,7 +70,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.special import digamma
-from scipy.stats import rankdata
 
 from mi_toolkit._registry import register
 from mi_toolkit._validation import Variable, check_choice
@@ -102,6 +101,9 @@ def _transform(values: np.ndarray, how: str) -> np.ndarray:
         spread[spread == 0.0] = 1.0  # a constant column stays constant
         return np.ascontiguousarray((values - values.mean(axis=0)) / spread)
     if how == "rank":
+        # Imported here: scipy.stats takes 0.7 s to import, and only this option needs it.
+        from scipy.stats import rankdata
+
         return np.ascontiguousarray(rankdata(values, axis=0) / values.shape[0])
     return values
 
