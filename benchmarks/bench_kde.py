@@ -18,15 +18,18 @@ ENTROPY = "kde upper bound H(T+Z), N=10000, d=20"
 MUTUAL_INFORMATION = "kde upper bound I(X;T), N=10000, d=20"
 
 
-def test_entropy_toolkit(measure, kde_layer) -> None:
-    _, t = kde_layer
+def _time_entropy(measure, t, variance: float, group: str, rounds: int) -> None:
     measure(
-        lambda: estimate_entropy(t, method="kde", noise_variance=NOISE_VARIANCE).value,
-        group=ENTROPY,
+        lambda: estimate_entropy(t, method="kde", noise_variance=variance).value,
+        group=group,
         role="mi-toolkit",
-        rounds=5,
+        rounds=rounds,
         goal_s=GOAL_S,
     )
+
+
+def test_entropy_toolkit(measure, kde_layer) -> None:
+    _time_entropy(measure, kde_layer[1], NOISE_VARIANCE, ENTROPY, rounds=5)
 
 
 def test_entropy_toolkit_torch_cpu(measure, kde_layer) -> None:
@@ -81,14 +84,7 @@ WORST_CASE = "kde upper bound H(T+Z), N=10000, d=20, every pair counted (σ²=10
 
 
 def test_entropy_every_pair_toolkit(measure, kde_layer) -> None:
-    _, t = kde_layer
-    measure(
-        lambda: estimate_entropy(t, method="kde", noise_variance=WIDE_NOISE_VARIANCE).value,
-        group=WORST_CASE,
-        role="mi-toolkit",
-        rounds=3,
-        goal_s=GOAL_S,
-    )
+    _time_entropy(measure, kde_layer[1], WIDE_NOISE_VARIANCE, WORST_CASE, rounds=3)
 
 
 def test_entropy_every_pair_dense_numpy_peer(measure, kde_layer) -> None:
