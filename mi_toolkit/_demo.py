@@ -32,12 +32,12 @@ CASES = (
     DemoCase(
         "gaussian-1d-rho0.9",
         5000,
-        {"gaussian": {}, "binning": {"strategy": "equal_mass", "n_bins": 20}},
+        {"gaussian": {}, "binning": {"strategy": "equal_mass", "n_bins": 20}, "kl": {}, "ksg": {}},
     ),
     DemoCase(
         "gaussian-3x3",
         5000,
-        {"gaussian": {}, "binning": {"strategy": "equal_mass", "n_bins": 4}},
+        {"gaussian": {}, "binning": {"strategy": "equal_mass", "n_bins": 4}, "kl": {}, "ksg": {}},
     ),
     DemoCase(
         "bits12-identity",
@@ -72,7 +72,7 @@ def _samples(case: DemoCase, seed: int):
 def run(args: argparse.Namespace) -> int:
     scale = 1.0 if args.units == "nats" else 1.0 / math.log(2.0)
     methods = list_methods()
-    header = f"{'case':<20} {'n':>6} {'truth':>8}  " + "  ".join(f"{m:>16}" for m in methods)
+    header = f"{'case':<20} {'n':>6} {'truth':>7} " + " ".join(f"{m:>14}" for m in methods)
     print(f"Estimates in {args.units}; '—' marks a method that does not estimate that MI.")
     print(header)
     print("-" * len(header))
@@ -82,15 +82,15 @@ def run(args: argparse.Namespace) -> int:
         cells = []
         for method in methods:
             if method not in case.methods:
-                cells.append(f"{'—':>16}")
+                cells.append(f"{'—':>14}")
                 continue
             with warnings.catch_warnings():
                 # Saturation at log N is the expected answer for the identity case.
                 warnings.simplefilter("ignore", MIToolkitWarning)
                 result = estimate_mi(x, y, method, units=args.units, **case.methods[method])
             error = f"±{result.standard_error:.3f}" if result.standard_error else ""
-            cells.append(f"{result.value:>9.3f}{error:>7}")
+            cells.append(f"{result.value:>7.3f}{error:>7}")
         truth = task.mutual_information * scale
-        print(f"{case.task:<20} {len(x):>6} {truth:>8.3f}  " + "  ".join(cells))
+        print(f"{case.task:<20} {len(x):>6} {truth:>7.3f} " + " ".join(cells))
     print(f"\n{len(CASES)} cases in {time.perf_counter() - started:.1f} s.")
     return 0
