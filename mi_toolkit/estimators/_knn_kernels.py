@@ -64,9 +64,11 @@ _LARGE_N = 20_000
 # query of a block walks them.
 _REFERENCE_BLOCK = 512
 _QUERY_BLOCK = 32
-# Queries handled per parallel sweep of the fused KSG kernel; each keeps its marginal
-# distances to all N samples (2 x 8 N bytes) until it has counted them.
-_KSG_CHUNK = 64
+# Tiles of the fused KSG and KL kernels: each block of _TILE_POINTS references is read
+# once per _TILE_QUERIES queries.
+_TILE_QUERIES = 64
+_TILE_POINTS = 256
+_KSG_CHUNK = _TILE_QUERIES
 # From this many samples a brute-force search takes long enough (a minute and more in
 # 20-D) to print progress on a terminal.
 _PROGRESS_MIN = 50_000
@@ -89,31 +91,35 @@ _TORCH_BLOCK_ELEMENTS = 2**24
 def _block_distances(transposed, query, start, stop, max_norm, out):
     # out[j - start] = ||p_j - query|| (max-norm), or its square (Euclidean). Four
     # coordinates per sweep over the block: a quarter of the loads and stores of `out`.
+    # Row slices (not transposed[c, start + j]) let LLVM prove unit stride and vectorise.
     width = stop - start
     d = transposed.shape[0]
     for j in range(width):
         out[j] = 0.0
     c = 0
     while c + 4 <= d:
-        r0, r1, r2, r3 = transposed[c], transposed[c + 1], transposed[c + 2], transposed[c + 3]
+        r0, r1 = transposed[c, start:stop], transposed[c + 1, start:stop]
+        r2, r3 = transposed[c + 2, start:stop], transposed[c + 3, start:stop]
         v0, v1, v2, v3 = query[c], query[c + 1], query[c + 2], query[c + 3]
         if max_norm:
             for j in range(width):
-                s = start + j
-                near = max(abs(r0[s] - v0), abs(r1[s] - v1))
-                far = max(abs(r2[s] - v2), abs(r3[s] - v3))
+                near = max(abs(r0[j] - v0), abs(r1[j] - v1))
+                far = max(abs(r2[j] - v2), abs(r3[j] - v3))
                 out[j] = max(out[j], max(near, far))
         else:
             for j in range(width):
-                s = start + j
-                e0, e1, e2, e3 = r0[s] - v0, r1[s] - v1, r2[s] - v2, r3[s] - v3
+                e0, e1, e2, e3 = r0[j] - v0, r1[j] - v1, r2[j] - v2, r3[j] - v3
                 out[j] += (e0 * e0 + e1 * e1) + (e2 * e2 + e3 * e3)
         c += 4
     while c < d:
-        row, value = transposed[c], query[c]
-        for j in range(width):
-            diff = row[start + j] - value
-            out[j] = max(out[j], abs(diff)) if max_norm else out[j] + diff * diff
+        row, value = transposed[c, start:stop], query[c]
+        if max_norm:
+            for j in range(width):
+                out[j] = max(out[j], abs(row[j] - value))
+        else:
+            for j in range(width):
+                diff = row[j] - value
+                out[j] += diff * diff
         c += 1
 
 
@@ -215,58 +221,114 @@ def _count_below(values, width, radius, inclusive):
     return found
 
 
+@njit(cache=True, fastmath=True)
+def _any_below(values, width, bound):
+    # Whether any of values[:width] < bound, as a count that LLVM vectorises: most blocks
+    # hold no new neighbour, and the scalar insertion loop is skipped for them.
+    found = 0
+    for j in range(width):
+        found += values[j] < bound
+    return found > 0
+
+
 @njit(cache=True)
-def _ksg_one(xt, yt, x, y, i, k, variant, store_x, store_y, joint, best_d, best_i):
-    # Joint k-NN of sample i and its marginal counts. store_x/store_y receive the marginal
-    # distances to every sample, so that the counts need no second pass over the data.
+def _exclude_self(block, start, stop, query_index):
+    if start <= query_index < stop:
+        block[query_index - start] = np.inf
+
+
+@njit(cache=True)
+def _merge_block(block, start, width, query_index, best_d, best_i):
+    # _update_best behind a vectorised test; `block` must already hold +inf at the query.
+    if _any_below(block, width, best_d[best_d.shape[0] - 1]):
+        _update_best(block, start, width, query_index, best_d, best_i)
+
+
+@njit(cache=True, fastmath=True)
+def _max_of(a, b, width, out):
+    for j in range(width):
+        out[j] = max(a[j], b[j])
+
+
+@njit(cache=True)
+def _ksg_tile(x, y, xt, yt, k, variant, q_start, q_stop, out):
+    # Queries q_start..q_stop-1 against every reference block, queries innermost, so that
+    # each block of references is read from memory once per tile, not once per query.
+    # Pass 1 finds the joint k-NN; pass 2 recomputes the marginal distances and counts
+    # them against the final radii (recomputing is cheaper than storing N per query).
+    radius, count_x, count_y = out
     n = x.shape[0]
-    for m in range(k):
-        best_d[m] = np.inf
-        best_i[m] = -1
-    for r_start in range(0, n, _REFERENCE_BLOCK):
-        r_stop = min(r_start + _REFERENCE_BLOCK, n)
+    width_q = q_stop - q_start
+    best_d = np.full((width_q, k), np.inf)
+    best_i = np.full((width_q, k), -1, dtype=np.int64)
+    dx = np.empty(_TILE_POINTS)
+    dy = np.empty(_TILE_POINTS)
+    joint = np.empty(_TILE_POINTS)
+    for r_start in range(0, n, _TILE_POINTS):
+        r_stop = min(r_start + _TILE_POINTS, n)
         width = r_stop - r_start
-        dx = store_x[r_start:r_stop]
-        dy = store_y[r_start:r_stop]
-        _block_distances(xt, x[i], r_start, r_stop, True, dx)
-        _block_distances(yt, y[i], r_start, r_stop, True, dy)
-        for j in range(width):
-            joint[j] = max(dx[j], dy[j])
-        _update_best(joint, r_start, width, i, best_d, best_i)
-    eps = best_d[k - 1]
-    if variant == 1:
-        # Strictly inside the joint radius; the sample itself (distance 0) is, if eps > 0.
-        own = 1 if eps > 0.0 else 0
-        return (
-            eps,
-            _count_below(store_x, n, eps, False) - own,
-            _count_below(store_y, n, eps, False) - own,
-        )
-    eps_x = 0.0
-    eps_y = 0.0
-    for m in range(k):
-        eps_x = max(eps_x, store_x[best_i[m]])
-        eps_y = max(eps_y, store_y[best_i[m]])
-    return eps, _count_below(store_x, n, eps_x, True) - 1, _count_below(store_y, n, eps_y, True) - 1
+        for q in range(width_q):
+            i = q_start + q
+            _block_distances(xt, x[i], r_start, r_stop, True, dx)
+            _block_distances(yt, y[i], r_start, r_stop, True, dy)
+            _max_of(dx, dy, width, joint)
+            _exclude_self(joint, r_start, r_stop, i)
+            _merge_block(joint, r_start, width, i, best_d[q], best_i[q])
+    # Radii per marginal: ε_i for variant 1 (strict), the neighbours' extents for 2 (<=).
+    radius_x = np.empty(width_q)
+    radius_y = np.empty(width_q)
+    for q in range(width_q):
+        i = q_start + q
+        radius[i] = best_d[q, k - 1]
+        count_x[i] = 0
+        count_y[i] = 0
+        if variant == 1:
+            radius_x[q] = radius[i]
+            radius_y[q] = radius[i]
+        else:
+            radius_x[q] = _extent(xt, x[i], best_i[q])
+            radius_y[q] = _extent(yt, y[i], best_i[q])
+    inclusive = variant == 2
+    for r_start in range(0, n, _TILE_POINTS):
+        r_stop = min(r_start + _TILE_POINTS, n)
+        width = r_stop - r_start
+        for q in range(width_q):
+            i = q_start + q
+            _block_distances(xt, x[i], r_start, r_stop, True, dx)
+            _block_distances(yt, y[i], r_start, r_stop, True, dy)
+            count_x[i] += _count_below(dx, width, radius_x[q], inclusive)
+            count_y[i] += _count_below(dy, width, radius_y[q], inclusive)
+    # Less the sample itself (distance 0): inside unless the radius is 0 and strict.
+    for q in range(width_q):
+        i = q_start + q
+        count_x[i] -= 1 if (inclusive or radius_x[q] > 0.0) else 0
+        count_y[i] -= 1 if (inclusive or radius_y[q] > 0.0) else 0
+
+
+@njit(cache=True)
+def _extent(transposed, query, neighbours):
+    # Largest max-norm distance from query to the listed samples, computed exactly as
+    # _block_distances computes it (one |difference| per coordinate, then their maximum).
+    extent = 0.0
+    for m in range(neighbours.shape[0]):
+        j = neighbours[m]
+        for c in range(transposed.shape[0]):
+            extent = max(extent, abs(transposed[c, j] - query[c]))
+    return extent
 
 
 @njit(cache=True, parallel=True)
-def _ksg_brute(x, y, xt, yt, k, variant, first, last, out, work):
-    radius, count_x, count_y = out
-    store_x, store_y, joint, best_d, best_i = work
-    chunk = store_x.shape[0]
-    for start in range(first, last, chunk):
-        for r in prange(min(chunk, last - start)):
-            i = start + r
-            radius[i], count_x[i], count_y[i] = _ksg_one(
-                xt, yt, x, y, i, k, variant, store_x[r], store_y[r], joint[r], best_d[r], best_i[r]
-            )
+def _ksg_brute(x, y, xt, yt, k, variant, first, last, out):
+    n_tiles = (last - first + _TILE_QUERIES - 1) // _TILE_QUERIES
+    for t in prange(n_tiles):
+        q_start = first + t * _TILE_QUERIES
+        _ksg_tile(x, y, xt, yt, k, variant, q_start, min(q_start + _TILE_QUERIES, last), out)
 
 
 def ksg_brute(
     x: np.ndarray, y: np.ndarray, k: int, variant: int, progress: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """KSG radii and marginal counts in one pass over all pairs (max-norm).
+    """KSG radii and marginal counts by brute force over all pairs (max-norm).
 
     Returns the joint k-th neighbour distance ε_i and, for ``variant=1``, the numbers of
     other samples strictly within ε_i in x and in y; for ``variant=2``, the numbers
@@ -274,48 +336,45 @@ def ksg_brute(
     """
     n = x.shape[0]
     out = (np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
-    # Work space for _KSG_CHUNK queries at a time, allocated once: allocating it per query
-    # (hundreds of KiB, fresh pages each time) measured twice as slow.
-    chunk = min(_KSG_CHUNK, n)
-    work = (
-        np.empty((chunk, n)),
-        np.empty((chunk, n)),
-        np.empty((chunk, _REFERENCE_BLOCK)),
-        np.empty((chunk, k)),
-        np.empty((chunk, k), dtype=np.int64),
-    )
     xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)
     for first, last in _query_ranges(n, progress, "KSG neighbours and counts"):
-        _ksg_brute(x, y, xt, yt, k, variant, first, last, out, work)
+        _ksg_brute(x, y, xt, yt, k, variant, first, last, out)
     return out
 
 
 @njit(cache=True)
-def _kl_one(xt, yt, x, y, i, block_x, block_y, joint, best, index):
-    # The nearest neighbours of sample i in x, in y and jointly (squared Euclidean), from
-    # one pass: the joint squared distance is the sum of the marginal ones.
+def _kl_tile(x, y, xt, yt, q_start, q_stop, best, index):
+    # The nearest neighbours of queries q_start..q_stop-1 in x, in y and jointly (squared
+    # Euclidean) from one pass, tiled as in _ksg_tile: the joint squared distance is the
+    # sum of the marginal ones.
     n = x.shape[0]
-    for r_start in range(0, n, _REFERENCE_BLOCK):
-        r_stop = min(r_start + _REFERENCE_BLOCK, n)
+    block_x = np.empty(_TILE_POINTS)
+    block_y = np.empty(_TILE_POINTS)
+    joint = np.empty(_TILE_POINTS)
+    for r_start in range(0, n, _TILE_POINTS):
+        r_stop = min(r_start + _TILE_POINTS, n)
         width = r_stop - r_start
-        _block_distances(xt, x[i], r_start, r_stop, False, block_x)
-        _block_distances(yt, y[i], r_start, r_stop, False, block_y)
-        for j in range(width):
-            joint[j] = block_x[j] + block_y[j]
-        _update_best(block_x, r_start, width, i, best[0][i], index[0][i])
-        _update_best(block_y, r_start, width, i, best[1][i], index[1][i])
-        _update_best(joint, r_start, width, i, best[2][i], index[2][i])
+        for i in range(q_start, q_stop):
+            _block_distances(xt, x[i], r_start, r_stop, False, block_x)
+            _block_distances(yt, y[i], r_start, r_stop, False, block_y)
+            _sum_of(block_x, block_y, width, joint)
+            for block, m in ((block_x, 0), (block_y, 1), (joint, 2)):
+                _exclude_self(block, r_start, r_stop, i)
+                _merge_block(block, r_start, width, i, best[m][i], index[m][i])
+
+
+@njit(cache=True, fastmath=True)
+def _sum_of(a, b, width, out):
+    for j in range(width):
+        out[j] = a[j] + b[j]
 
 
 @njit(cache=True, parallel=True)
 def _kl_fused(x, y, xt, yt, first, last, best, index):
-    n_blocks = (last - first + _QUERY_BLOCK - 1) // _QUERY_BLOCK
-    for b in prange(n_blocks):
-        block_x = np.empty(_REFERENCE_BLOCK)
-        block_y = np.empty(_REFERENCE_BLOCK)
-        joint = np.empty(_REFERENCE_BLOCK)
-        for i in range(first + b * _QUERY_BLOCK, min(first + (b + 1) * _QUERY_BLOCK, last)):
-            _kl_one(xt, yt, x, y, i, block_x, block_y, joint, best, index)
+    n_tiles = (last - first + _TILE_QUERIES - 1) // _TILE_QUERIES
+    for t in prange(n_tiles):
+        q_start = first + t * _TILE_QUERIES
+        _kl_tile(x, y, xt, yt, q_start, min(q_start + _TILE_QUERIES, last), best, index)
 
 
 def knn_fused_euclidean(
