@@ -250,31 +250,125 @@ def _max_of(a, b, width, out):
         out[j] = max(a[j], b[j])
 
 
+def kd_blocks(points: np.ndarray, leaf: int) -> tuple[np.ndarray, np.ndarray]:
+    """A kd-tree order of the samples and the starts of its leaves (plus n at the end).
+
+    Each node is split at its median along its widest coordinate until at most ``leaf``
+    samples remain, so consecutive samples in the order are close together and each
+    leaf has a small bounding box. Loops over the nodes only (about 2 n / leaf of them).
+    """
+    n = points.shape[0]
+    order = np.arange(n)
+    starts = []
+    stack = [(0, n)]
+    while stack:
+        a, b = stack.pop()
+        if b - a <= leaf:
+            starts.append(a)
+            continue
+        members = order[a:b]
+        values = points[members]
+        axis = int(np.argmax(values.max(axis=0) - values.min(axis=0)))
+        half = (b - a) // 2
+        order[a:b] = members[np.argpartition(values[:, axis], half)]
+        stack.append((a + half, b))
+        stack.append((a, a + half))
+    return order, np.append(np.sort(np.array(starts, dtype=np.int64)), n)
+
+
+def _boxes(points: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per block of consecutive rows, the lower and upper corners of its bounding box."""
+    return np.minimum.reduceat(points, starts[:-1]), np.maximum.reduceat(points, starts[:-1])
+
+
 @njit(cache=True)
-def _ksg_tile(x, y, xt, yt, k, variant, q_start, q_stop, out):
-    # Queries q_start..q_stop-1 against every reference block, queries innermost, so that
-    # each block of references is read from memory once per tile, not once per query.
-    # Pass 1 finds the joint k-NN; pass 2 recomputes the marginal distances and counts
-    # them against the final radii (recomputing is cheaper than storing N per query).
+def _box_gap(lo, hi, b, query, c0, c1):
+    # A lower bound on the max-norm distance over coordinates c0..c1-1 from query to any
+    # point of box b: for lo <= p, fl(p - q) >= fl(lo - q) since rounding is monotone,
+    # so no computed |p - q| is below it.
+    gap = 0.0
+    for c in range(c0, c1):
+        gap = max(gap, lo[b, c] - query[c - c0], query[c - c0] - hi[b, c])
+    return gap
+
+
+@njit(cache=True)
+def _ranked_merge(block, start, width, labels, best_d, best_i):
+    # Keep the k smallest (distance, label) pairs, best_i holding labels: the same k
+    # neighbours as a scan in label order that keeps the first of equal distances,
+    # whatever order the blocks come in. `block` holds +inf at the query itself.
+    k = best_d.shape[0]
+    found = 0
+    bound = best_d[k - 1]
+    for j in range(width):
+        found += block[j] <= bound
+    if found == 0:
+        return
+    for j in range(width):
+        d = block[j]
+        label = labels[start + j]
+        if d < best_d[k - 1] or (d == best_d[k - 1] and label < best_i[k - 1]):
+            pos = k - 1
+            while pos > 0 and (
+                best_d[pos - 1] > d or (best_d[pos - 1] == d and best_i[pos - 1] > label)
+            ):
+                best_d[pos] = best_d[pos - 1]
+                best_i[pos] = best_i[pos - 1]
+                pos -= 1
+            best_d[pos] = d
+            best_i[pos] = label
+
+
+@njit(cache=True)
+def _tile_visit_order(x, y, lo, hi, q_start, q_stop):
+    # Blocks nearest the tile's first query first, so that the k-th distances shrink
+    # early and later blocks are pruned.
+    d_x = x.shape[1]
+    n_blocks = lo.shape[0]
+    gaps = np.empty(n_blocks)
+    for b in range(n_blocks):
+        gaps[b] = max(
+            _box_gap(lo, hi, b, x[q_start], 0, d_x),
+            _box_gap(lo, hi, b, y[q_start], d_x, lo.shape[1]),
+        )
+    return np.argsort(gaps)
+
+
+@njit(cache=True)
+def _ksg_tile(x, y, xt, yt, labels, rows, starts, lo, hi, k, variant, q_start, q_stop, out):
+    # Queries q_start..q_stop-1 (kd order, so close together) against every block of
+    # references, queries innermost: a block is read from memory once per tile. A block
+    # whose bounding box is farther from a query than its current k-th distance (pass 1)
+    # or its radius (pass 2) is skipped for that query. Pass 1 finds the joint k-NN;
+    # pass 2 recomputes the marginal distances and counts them against the final radii
+    # (recomputing is cheaper than storing N distances per query).
     radius, count_x, count_y = out
-    n = x.shape[0]
+    d_x = x.shape[1]
+    d_joint = lo.shape[1]
+    n_blocks = starts.shape[0] - 1
     width_q = q_stop - q_start
     best_d = np.full((width_q, k), np.inf)
     best_i = np.full((width_q, k), -1, dtype=np.int64)
     dx = np.empty(_TILE_POINTS)
     dy = np.empty(_TILE_POINTS)
     joint = np.empty(_TILE_POINTS)
-    for r_start in range(0, n, _TILE_POINTS):
-        r_stop = min(r_start + _TILE_POINTS, n)
+    for b in _tile_visit_order(x, y, lo, hi, q_start, q_stop):
+        r_start, r_stop = starts[b], starts[b + 1]
         width = r_stop - r_start
         for q in range(width_q):
             i = q_start + q
+            bound = best_d[q, k - 1]
+            if _box_gap(lo, hi, b, x[i], 0, d_x) > bound:
+                continue
+            if _box_gap(lo, hi, b, y[i], d_x, d_joint) > bound:
+                continue
             _block_distances(xt, x[i], r_start, r_stop, True, dx)
             _block_distances(yt, y[i], r_start, r_stop, True, dy)
             _max_of(dx, dy, width, joint)
             _exclude_self(joint, r_start, r_stop, i)
-            _merge_block(joint, r_start, width, i, best_d[q], best_i[q])
+            _ranked_merge(joint, r_start, width, labels, best_d[q], best_i[q])
     # Radii per marginal: ε_i for variant 1 (strict), the neighbours' extents for 2 (<=).
+    inclusive = variant == 2
     radius_x = np.empty(width_q)
     radius_y = np.empty(width_q)
     for q in range(width_q):
@@ -286,18 +380,19 @@ def _ksg_tile(x, y, xt, yt, k, variant, q_start, q_stop, out):
             radius_x[q] = radius[i]
             radius_y[q] = radius[i]
         else:
-            radius_x[q] = _extent(xt, x[i], best_i[q])
-            radius_y[q] = _extent(yt, y[i], best_i[q])
-    inclusive = variant == 2
-    for r_start in range(0, n, _TILE_POINTS):
-        r_stop = min(r_start + _TILE_POINTS, n)
+            radius_x[q] = _extent(xt, x[i], best_i[q], rows)
+            radius_y[q] = _extent(yt, y[i], best_i[q], rows)
+    for b in range(n_blocks):
+        r_start, r_stop = starts[b], starts[b + 1]
         width = r_stop - r_start
         for q in range(width_q):
             i = q_start + q
-            _block_distances(xt, x[i], r_start, r_stop, True, dx)
-            _block_distances(yt, y[i], r_start, r_stop, True, dy)
-            count_x[i] += _count_below(dx, width, radius_x[q], inclusive)
-            count_y[i] += _count_below(dy, width, radius_y[q], inclusive)
+            if _may_count(_box_gap(lo, hi, b, x[i], 0, d_x), radius_x[q], inclusive):
+                _block_distances(xt, x[i], r_start, r_stop, True, dx)
+                count_x[i] += _count_below(dx, width, radius_x[q], inclusive)
+            if _may_count(_box_gap(lo, hi, b, y[i], d_x, d_joint), radius_y[q], inclusive):
+                _block_distances(yt, y[i], r_start, r_stop, True, dy)
+                count_y[i] += _count_below(dy, width, radius_y[q], inclusive)
     # Less the sample itself (distance 0): inside unless the radius is 0 and strict.
     for q in range(width_q):
         i = q_start + q
@@ -306,23 +401,32 @@ def _ksg_tile(x, y, xt, yt, k, variant, q_start, q_stop, out):
 
 
 @njit(cache=True)
-def _extent(transposed, query, neighbours):
-    # Largest max-norm distance from query to the listed samples, computed exactly as
-    # _block_distances computes it (one |difference| per coordinate, then their maximum).
+def _may_count(gap, radius, inclusive):
+    return gap <= radius if inclusive else gap < radius
+
+
+@njit(cache=True)
+def _extent(transposed, query, neighbours, rows):
+    # Largest max-norm distance from query to the listed samples (labels, rows[label] their
+    # rows), computed exactly as _block_distances computes it.
     extent = 0.0
     for m in range(neighbours.shape[0]):
-        j = neighbours[m]
+        j = rows[neighbours[m]]
         for c in range(transposed.shape[0]):
             extent = max(extent, abs(transposed[c, j] - query[c]))
     return extent
 
 
 @njit(cache=True, parallel=True)
-def _ksg_brute(x, y, xt, yt, k, variant, first, last, out):
+def _ksg_brute(x, y, xt, yt, labels, starts, lo, hi, k, variant, first, last, out):
+    rows = np.empty_like(labels)
+    for j in range(labels.shape[0]):
+        rows[labels[j]] = j
     n_tiles = (last - first + _TILE_QUERIES - 1) // _TILE_QUERIES
     for t in prange(n_tiles):
         q_start = first + t * _TILE_QUERIES
-        _ksg_tile(x, y, xt, yt, k, variant, q_start, min(q_start + _TILE_QUERIES, last), out)
+        q_stop = min(q_start + _TILE_QUERIES, last)
+        _ksg_tile(x, y, xt, yt, labels, rows, starts, lo, hi, k, variant, q_start, q_stop, out)
 
 
 def ksg_brute(
@@ -332,14 +436,26 @@ def ksg_brute(
 
     Returns the joint k-th neighbour distance ε_i and, for ``variant=1``, the numbers of
     other samples strictly within ε_i in x and in y; for ``variant=2``, the numbers
-    within (<=) the x- and y-extents of the k neighbours.
+    within (<=) the x- and y-extents of the k neighbours (ties at the k-th distance
+    keep the lowest indices).
     """
     n = x.shape[0]
+    order, starts = kd_blocks(np.hstack((x, y)), _TILE_POINTS)
+    x, y = np.ascontiguousarray(x[order]), np.ascontiguousarray(y[order])
+    lo, hi = _boxes(np.hstack((x, y)), starts)
     out = (np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
     xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)
     for first, last in _query_ranges(n, progress, "KSG neighbours and counts"):
-        _ksg_brute(x, y, xt, yt, k, variant, first, last, out)
-    return out
+        _ksg_brute(x, y, xt, yt, order, starts, lo, hi, k, variant, first, last, out)
+    # Back from kd order to the caller's.
+    return _unpermute(out, order)
+
+
+def _unpermute(values: tuple[np.ndarray, ...], order: np.ndarray) -> tuple[np.ndarray, ...]:
+    restored = tuple(np.empty_like(v) for v in values)
+    for r, v in zip(restored, values, strict=True):
+        r[order] = v
+    return restored
 
 
 @njit(cache=True)
