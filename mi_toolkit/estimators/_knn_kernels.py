@@ -196,19 +196,6 @@ def knn_brute(
     return (dist if max_norm else np.sqrt(dist)), index
 
 
-def count_brute(
-    points: np.ndarray, radii: np.ndarray, inclusive: bool, progress: bool | None = None
-) -> np.ndarray:
-    """Per sample, how many other samples lie within radii[i] in the max-norm."""
-    n = points.shape[0]
-    transposed = np.ascontiguousarray(points.T)
-    out = (np.empty((0, 1)), np.empty((0, 1), dtype=np.int64), np.zeros(n, dtype=np.int64))
-    for first, last in _query_ranges(n, progress, "radius counts"):
-        _brute_sweep(points, transposed, True, radii, inclusive, True, first, last, out)
-    # Less the sample itself, which is inside unless the radius is 0 and strict.
-    return out[2] - ((radii > 0.0) | inclusive)
-
-
 @njit(cache=True, fastmath=True)
 def _count_below(values, width, radius, inclusive):
     found = 0
@@ -336,16 +323,13 @@ def _tile_visit_order(x, y, lo, hi, q_start, q_stop):
 
 @njit(cache=True)
 def _ksg_tile(x, y, xt, yt, labels, rows, starts, lo, hi, k, variant, q_start, q_stop, out):
-    # Queries q_start..q_stop-1 (kd order, so close together) against every block of
-    # references, queries innermost: a block is read from memory once per tile. A block
-    # whose bounding box is farther from a query than its current k-th distance (pass 1)
-    # or its radius (pass 2) is skipped for that query. Pass 1 finds the joint k-NN;
-    # pass 2 recomputes the marginal distances and counts them against the final radii
-    # (recomputing is cheaper than storing N distances per query).
-    radius, count_x, count_y = out
+    # The joint k-th distance of queries q_start..q_stop-1 (kd order, so close together)
+    # and the marginal radii to count within. Queries are innermost, so a block of
+    # references is read from memory once per tile; a block whose bounding box is
+    # farther from a query than its current k-th distance is skipped for that query.
+    radius, radius_x, radius_y = out
     d_x = x.shape[1]
     d_joint = lo.shape[1]
-    n_blocks = starts.shape[0] - 1
     width_q = q_stop - q_start
     best_d = np.full((width_q, k), np.inf)
     best_i = np.full((width_q, k), -1, dtype=np.int64)
@@ -368,36 +352,64 @@ def _ksg_tile(x, y, xt, yt, labels, rows, starts, lo, hi, k, variant, q_start, q
             _exclude_self(joint, r_start, r_stop, i)
             _ranked_merge(joint, r_start, width, labels, best_d[q], best_i[q])
     # Radii per marginal: ε_i for variant 1 (strict), the neighbours' extents for 2 (<=).
-    inclusive = variant == 2
-    radius_x = np.empty(width_q)
-    radius_y = np.empty(width_q)
     for q in range(width_q):
         i = q_start + q
         radius[i] = best_d[q, k - 1]
-        count_x[i] = 0
-        count_y[i] = 0
         if variant == 1:
-            radius_x[q] = radius[i]
-            radius_y[q] = radius[i]
+            radius_x[i] = radius[i]
+            radius_y[i] = radius[i]
         else:
-            radius_x[q] = _extent(xt, x[i], best_i[q], rows)
-            radius_y[q] = _extent(yt, y[i], best_i[q], rows)
-    for b in range(n_blocks):
+            radius_x[i] = _extent(xt, x[i], best_i[q], rows)
+            radius_y[i] = _extent(yt, y[i], best_i[q], rows)
+
+
+@njit(cache=True)
+def _count_tile(points, transposed, starts, lo, hi, radii, inclusive, q_start, q_stop, counts):
+    # Radius counts for queries q_start..q_stop-1 (kd order), skipping each block whose
+    # bounding box lies beyond the query's radius.
+    d = points.shape[1]
+    buffer = np.empty(_TILE_POINTS)
+    for i in range(q_start, q_stop):
+        counts[i] = 0
+    for b in range(starts.shape[0] - 1):
         r_start, r_stop = starts[b], starts[b + 1]
-        width = r_stop - r_start
-        for q in range(width_q):
-            i = q_start + q
-            if _may_count(_box_gap(lo, hi, b, x[i], 0, d_x), radius_x[q], inclusive):
-                _block_distances(xt, x[i], r_start, r_stop, True, dx)
-                count_x[i] += _count_below(dx, width, radius_x[q], inclusive)
-            if _may_count(_box_gap(lo, hi, b, y[i], d_x, d_joint), radius_y[q], inclusive):
-                _block_distances(yt, y[i], r_start, r_stop, True, dy)
-                count_y[i] += _count_below(dy, width, radius_y[q], inclusive)
+        for i in range(q_start, q_stop):
+            if _may_count(_box_gap(lo, hi, b, points[i], 0, d), radii[i], inclusive):
+                _block_distances(transposed, points[i], r_start, r_stop, True, buffer)
+                counts[i] += _count_below(buffer, r_stop - r_start, radii[i], inclusive)
     # Less the sample itself (distance 0): inside unless the radius is 0 and strict.
-    for q in range(width_q):
-        i = q_start + q
-        count_x[i] -= 1 if (inclusive or radius_x[q] > 0.0) else 0
-        count_y[i] -= 1 if (inclusive or radius_y[q] > 0.0) else 0
+    for i in range(q_start, q_stop):
+        counts[i] -= 1 if (inclusive or radii[i] > 0.0) else 0
+
+
+@njit(cache=True, parallel=True)
+def _count_pruned(points, transposed, starts, lo, hi, radii, inclusive, first, last, counts):
+    n_tiles = (last - first + _TILE_QUERIES - 1) // _TILE_QUERIES
+    for t in prange(n_tiles):
+        q_start = first + t * _TILE_QUERIES
+        q_stop = min(q_start + _TILE_QUERIES, last)
+        _count_tile(points, transposed, starts, lo, hi, radii, inclusive, q_start, q_stop, counts)
+
+
+def count_brute(
+    points: np.ndarray, radii: np.ndarray, inclusive: bool, progress: bool | None = None
+) -> np.ndarray:
+    """Per sample, how many other samples lie within radii[i] in the max-norm.
+
+    All pairs in principle; the samples are put in kd-tree order and blocks whose
+    bounding box lies beyond a query's radius are skipped, which changes no count.
+    """
+    n = points.shape[0]
+    order, starts = kd_blocks(points, _TILE_POINTS)
+    ordered = np.ascontiguousarray(points[order])
+    lo, hi = _boxes(ordered, starts)
+    transposed = np.ascontiguousarray(ordered.T)
+    counts = np.empty(n, dtype=np.int64)
+    for first, last in _query_ranges(n, progress, "radius counts"):
+        _count_pruned(
+            ordered, transposed, starts, lo, hi, radii[order], inclusive, first, last, counts
+        )
+    return _unpermute((counts,), order)[0]
 
 
 @njit(cache=True)
@@ -441,14 +453,19 @@ def ksg_brute(
     """
     n = x.shape[0]
     order, starts = kd_blocks(np.hstack((x, y)), _TILE_POINTS)
-    x, y = np.ascontiguousarray(x[order]), np.ascontiguousarray(y[order])
-    lo, hi = _boxes(np.hstack((x, y)), starts)
-    out = (np.empty(n), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
-    xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)
-    for first, last in _query_ranges(n, progress, "KSG neighbours and counts"):
-        _ksg_brute(x, y, xt, yt, order, starts, lo, hi, k, variant, first, last, out)
-    # Back from kd order to the caller's.
-    return _unpermute(out, order)
+    xo, yo = np.ascontiguousarray(x[order]), np.ascontiguousarray(y[order])
+    lo, hi = _boxes(np.hstack((xo, yo)), starts)
+    out = (np.empty(n), np.empty(n), np.empty(n))
+    xt, yt = np.ascontiguousarray(xo.T), np.ascontiguousarray(yo.T)
+    for first, last in _query_ranges(n, progress, "KSG joint neighbours"):
+        _ksg_brute(xo, yo, xt, yt, order, starts, lo, hi, k, variant, first, last, out)
+    radius, radius_x, radius_y = _unpermute(out, order)
+    # The marginal counts, each in a kd order of its own: boxes in x alone are tighter
+    # in x than boxes of the joint order, and skip about twice as many blocks.
+    inclusive = variant == 2
+    count_x = count_brute(x, radius_x, inclusive, progress)
+    count_y = count_brute(y, radius_y, inclusive, progress)
+    return radius, count_x, count_y
 
 
 def _unpermute(values: tuple[np.ndarray, ...], order: np.ndarray) -> tuple[np.ndarray, ...]:
