@@ -392,7 +392,11 @@ def _count_pruned(points, transposed, starts, lo, hi, radii, inclusive, first, l
 
 
 def count_brute(
-    points: np.ndarray, radii: np.ndarray, inclusive: bool, progress: bool | None = None
+    points: np.ndarray,
+    radii: np.ndarray,
+    inclusive: bool,
+    progress: bool | None = None,
+    label: str = "radius counts",
 ) -> np.ndarray:
     """Per sample, how many other samples lie within radii[i] in the max-norm.
 
@@ -405,7 +409,7 @@ def count_brute(
     lo, hi = _boxes(ordered, starts)
     transposed = np.ascontiguousarray(ordered.T)
     counts = np.empty(n, dtype=np.int64)
-    for first, last in _query_ranges(n, progress, "radius counts"):
+    for first, last in _query_ranges(n, progress, label):
         _count_pruned(
             ordered, transposed, starts, lo, hi, radii[order], inclusive, first, last, counts
         )
@@ -463,8 +467,8 @@ def ksg_brute(
     # The marginal counts, each in a kd order of its own: boxes in x alone are tighter
     # in x than boxes of the joint order, and skip about twice as many blocks.
     inclusive = variant == 2
-    count_x = count_brute(x, radius_x, inclusive, progress)
-    count_y = count_brute(y, radius_y, inclusive, progress)
+    count_x = count_brute(x, radius_x, inclusive, progress, "KSG counts in x")
+    count_y = count_brute(y, radius_y, inclusive, progress, "KSG counts in y")
     return radius, count_x, count_y
 
 
