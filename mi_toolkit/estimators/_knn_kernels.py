@@ -480,24 +480,52 @@ def _unpermute(values: tuple[np.ndarray, ...], order: np.ndarray) -> tuple[np.nd
 
 
 @njit(cache=True)
-def _kl_tile(x, y, xt, yt, q_start, q_stop, best, index):
-    # The nearest neighbours of queries q_start..q_stop-1 in x, in y and jointly (squared
-    # Euclidean) from one pass, tiled as in _ksg_tile: the joint squared distance is the
-    # sum of the marginal ones.
-    n = x.shape[0]
+def _box_gap_squared(lo, hi, b, query, c0, c1):
+    # A lower bound on the squared Euclidean distance over coordinates c0..c1-1 from query
+    # to box b (compare it with a margin: it is summed in another order than the
+    # distances themselves, so it may round up by a few ulps).
+    total = 0.0
+    for c in range(c0, c1):
+        gap = max(0.0, lo[b, c] - query[c - c0], query[c - c0] - hi[b, c])
+        total += gap * gap
+    return total
+
+
+# Relative margin on the squared gaps above: far above their rounding (1e-15), far below
+# any gap that matters.
+_GAP_MARGIN = 1.0 - 1e-9
+
+
+@njit(cache=True)
+def _kl_tile(x, y, xt, yt, starts, lo, hi, q_start, q_stop, best, index):
+    # The nearest neighbours of queries q_start..q_stop-1 (kd order) in x, in y and
+    # jointly (squared Euclidean) from one pass, tiled and pruned as in _ksg_tile: a
+    # block's x (y) distances are computed only if its box may hold an x (y) or joint
+    # neighbour; the joint squared distance is the sum of the marginal ones.
+    d_x = x.shape[1]
+    d_joint = lo.shape[1]
+    best_x, best_y, best_xy = best
     block_x = np.empty(_TILE_POINTS)
     block_y = np.empty(_TILE_POINTS)
     joint = np.empty(_TILE_POINTS)
-    for r_start in range(0, n, _TILE_POINTS):
-        r_stop = min(r_start + _TILE_POINTS, n)
+    for b in _tile_visit_order(x, y, lo, hi, q_start, q_stop):
+        r_start, r_stop = starts[b], starts[b + 1]
         width = r_stop - r_start
         for i in range(q_start, q_stop):
-            _block_distances(xt, x[i], r_start, r_stop, False, block_x)
-            _block_distances(yt, y[i], r_start, r_stop, False, block_y)
-            _sum_of(block_x, block_y, width, joint)
-            for block, m in ((block_x, 0), (block_y, 1), (joint, 2)):
-                _exclude_self(block, r_start, r_stop, i)
-                _merge_block(block, r_start, width, i, best[m][i], index[m][i])
+            gap_x = _box_gap_squared(lo, hi, b, x[i], 0, d_x) * _GAP_MARGIN
+            gap_y = _box_gap_squared(lo, hi, b, y[i], d_x, d_joint) * _GAP_MARGIN
+            need_joint = gap_x + gap_y <= best_xy[i, -1]
+            if need_joint or gap_x <= best_x[i, -1]:
+                _block_distances(xt, x[i], r_start, r_stop, False, block_x)
+                _exclude_self(block_x, r_start, r_stop, i)
+                _merge_block(block_x, r_start, width, i, best_x[i], index[0][i])
+            if need_joint or gap_y <= best_y[i, -1]:
+                _block_distances(yt, y[i], r_start, r_stop, False, block_y)
+                _exclude_self(block_y, r_start, r_stop, i)
+                _merge_block(block_y, r_start, width, i, best_y[i], index[1][i])
+            if need_joint:
+                _sum_of(block_x, block_y, width, joint)
+                _merge_block(joint, r_start, width, i, best_xy[i], index[2][i])
 
 
 @njit(cache=True, fastmath=True)
@@ -507,25 +535,33 @@ def _sum_of(a, b, width, out):
 
 
 @njit(cache=True, parallel=True)
-def _kl_fused(x, y, xt, yt, first, last, best, index):
+def _kl_fused(x, y, xt, yt, starts, lo, hi, first, last, best, index):
     n_tiles = (last - first + _TILE_QUERIES - 1) // _TILE_QUERIES
     for t in prange(n_tiles):
         q_start = first + t * _TILE_QUERIES
-        _kl_tile(x, y, xt, yt, q_start, min(q_start + _TILE_QUERIES, last), best, index)
+        q_stop = min(q_start + _TILE_QUERIES, last)
+        _kl_tile(x, y, xt, yt, starts, lo, hi, q_start, q_stop, best, index)
 
 
 def knn_fused_euclidean(
     x: np.ndarray, y: np.ndarray, k_x: int, k_y: int, k_xy: int, progress: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Euclidean k-NN distances in x (k_x), in y (k_y) and in (x, y) (k_xy), one pass."""
+    """Euclidean k-NN distances in x (k_x), in y (k_y) and in (x, y) (k_xy), one pass.
+
+    The samples are put in kd-tree order, and blocks whose bounding box lies beyond a
+    query's current k-th distances are skipped, which changes no distance.
+    """
     n = x.shape[0]
+    order, starts = kd_blocks(np.hstack((x, y)), _TILE_POINTS)
+    x, y = np.ascontiguousarray(x[order]), np.ascontiguousarray(y[order])
+    lo, hi = _boxes(np.hstack((x, y)), starts)
     ks = (k_x, k_y, k_xy)
     best = tuple(np.full((n, k), np.inf) for k in ks)
     index = tuple(np.full((n, k), -1, dtype=np.int64) for k in ks)
     xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)
     for first, last in _query_ranges(n, progress, "kNN search in x, y and (x, y)"):
-        _kl_fused(x, y, xt, yt, first, last, best, index)
-    return tuple(np.sqrt(squared) for squared in best)
+        _kl_fused(x, y, xt, yt, starts, lo, hi, first, last, best, index)
+    return _unpermute(tuple(np.sqrt(squared) for squared in best), order)
 
 
 # -- one dimension: sorting and binary search ------------------------------------------
