@@ -123,52 +123,6 @@ def _block_distances(transposed, query, start, stop, max_norm, out):
         c += 1
 
 
-@njit(cache=True)
-def _insert(best_d, best_i, distance, index):
-    # best_d is ascending and full; distance < best_d[-1] on entry. Equal distances keep
-    # their order of arrival, so ties go to the lower index.
-    pos = best_d.shape[0] - 1
-    while pos > 0 and best_d[pos - 1] > distance:
-        best_d[pos] = best_d[pos - 1]
-        best_i[pos] = best_i[pos - 1]
-        pos -= 1
-    best_d[pos] = distance
-    best_i[pos] = index
-
-
-@njit(cache=True)
-def _update_best(block, start, width, query_index, best_d, best_i):
-    k = best_d.shape[0]
-    bound = best_d[k - 1]
-    for j in range(width):
-        d = block[j]
-        if d < bound and start + j != query_index:
-            _insert(best_d, best_i, d, start + j)
-            bound = best_d[k - 1]
-
-
-@njit(cache=True, parallel=True)
-def _brute_sweep(points, transposed, max_norm, radii, inclusive, counting, first, last, out):
-    # Queries first..last-1 against every reference block: keep the k best (counting=False;
-    # out = (dist, index, -)) or count those within radii (counting=True, max-norm;
-    # out = (-, -, counts)).
-    dist, index, counts = out
-    n = points.shape[0]
-    n_blocks = (last - first + _QUERY_BLOCK - 1) // _QUERY_BLOCK
-    for b in prange(n_blocks):
-        q_start = first + b * _QUERY_BLOCK
-        q_stop = min(q_start + _QUERY_BLOCK, last)
-        block = np.empty(_REFERENCE_BLOCK)
-        for r_start in range(0, n, _REFERENCE_BLOCK):
-            r_stop = min(r_start + _REFERENCE_BLOCK, n)
-            for i in range(q_start, q_stop):
-                _block_distances(transposed, points[i], r_start, r_stop, max_norm, block)
-                if counting:
-                    counts[i] += _count_below(block, r_stop - r_start, radii[i], inclusive)
-                else:
-                    _update_best(block, r_start, r_stop - r_start, i, dist[i], index[i])
-
-
 def _query_ranges(n: int, progress: bool | None, label: str):
     """Yield (first, last) query ranges: one, or about 50 with a progress line after each."""
     show = progress if progress is not None else (n >= _PROGRESS_MIN and sys.stderr.isatty())
@@ -183,19 +137,6 @@ def _query_ranges(n: int, progress: bool | None, label: str):
         report(last)
 
 
-def knn_brute(
-    points: np.ndarray, k: int, max_norm: bool, progress: bool | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Distances (ascending) and indices of the k nearest other samples, all pairs."""
-    n = points.shape[0]
-    transposed = np.ascontiguousarray(points.T)
-    out = (np.full((n, k), np.inf), np.full((n, k), -1, dtype=np.int64), np.empty(0, np.int64))
-    for first, last in _query_ranges(n, progress, f"{k}-NN search"):
-        _brute_sweep(points, transposed, max_norm, np.empty(0), False, False, first, last, out)
-    dist, index, _ = out
-    return (dist if max_norm else np.sqrt(dist)), index
-
-
 @njit(cache=True, fastmath=True)
 def _count_below(values, width, radius, inclusive):
     found = 0
@@ -208,33 +149,10 @@ def _count_below(values, width, radius, inclusive):
     return found
 
 
-@njit(cache=True, fastmath=True)
-def _any_below(values, width, bound):
-    # Whether any of values[:width] < bound, as a count that LLVM vectorises: most blocks
-    # hold no new neighbour, and the scalar insertion loop is skipped for them.
-    found = 0
-    for j in range(width):
-        found += values[j] < bound
-    return found > 0
-
-
 @njit(cache=True)
 def _exclude_self(block, start, stop, query_index):
     if start <= query_index < stop:
         block[query_index - start] = np.inf
-
-
-@njit(cache=True)
-def _merge_block(block, start, width, query_index, best_d, best_i):
-    # _update_best behind a vectorised test; `block` must already hold +inf at the query.
-    if _any_below(block, width, best_d[best_d.shape[0] - 1]):
-        _update_best(block, start, width, query_index, best_d, best_i)
-
-
-@njit(cache=True, fastmath=True)
-def _max_of(a, b, width, out):
-    for j in range(width):
-        out[j] = max(a[j], b[j])
 
 
 def kd_blocks(points: np.ndarray, leaf: int) -> tuple[np.ndarray, np.ndarray]:
@@ -307,60 +225,75 @@ def _ranked_merge(block, start, width, labels, best_d, best_i):
 
 
 @njit(cache=True)
-def _tile_visit_order(x, y, lo, hi, q_start, q_stop):
-    # Blocks nearest the tile's first query first, so that the k-th distances shrink
-    # early and later blocks are pruned.
-    d_x = x.shape[1]
-    n_blocks = lo.shape[0]
-    gaps = np.empty(n_blocks)
-    for b in range(n_blocks):
+def _tile_visit_order(lo, hi, first_x, first_y):
+    # Blocks nearest the tile's first query (its x and y parts, or all of it and an empty
+    # y) first, so that the k-th distances shrink early and later blocks are pruned.
+    d_x = first_x.shape[0]
+    gaps = np.empty(lo.shape[0])
+    for b in range(lo.shape[0]):
         gaps[b] = max(
-            _box_gap(lo, hi, b, x[q_start], 0, d_x),
-            _box_gap(lo, hi, b, y[q_start], d_x, lo.shape[1]),
+            _box_gap(lo, hi, b, first_x, 0, d_x),
+            _box_gap(lo, hi, b, first_y, d_x, d_x + first_y.shape[0]),
         )
     return np.argsort(gaps)
 
 
 @njit(cache=True)
-def _ksg_tile(x, y, xt, yt, labels, rows, starts, lo, hi, k, variant, q_start, q_stop, out):
-    # The joint k-th distance of queries q_start..q_stop-1 (kd order, so close together)
-    # and the marginal radii to count within. Queries are innermost, so a block of
-    # references is read from memory once per tile; a block whose bounding box is
-    # farther from a query than its current k-th distance is skipped for that query.
-    radius, radius_x, radius_y = out
-    d_x = x.shape[1]
-    d_joint = lo.shape[1]
-    width_q = q_stop - q_start
-    best_d = np.full((width_q, k), np.inf)
-    best_i = np.full((width_q, k), -1, dtype=np.int64)
-    dx = np.empty(_TILE_POINTS)
-    dy = np.empty(_TILE_POINTS)
-    joint = np.empty(_TILE_POINTS)
-    for b in _tile_visit_order(x, y, lo, hi, q_start, q_stop):
+def _knn_tile(points, transposed, labels, starts, lo, hi, max_norm, q_start, q_stop, out):
+    # The k nearest other samples of queries q_start..q_stop-1 (kd order, so close
+    # together). Queries are innermost, so a block of references is read from memory once
+    # per tile; a block whose bounding box is farther from a query than its current k-th
+    # distance is skipped for that query.
+    dist, index = out
+    d = points.shape[1]
+    k = dist.shape[1]
+    block = np.empty(_TILE_POINTS)
+    for b in _tile_visit_order(lo, hi, points[q_start], points[q_start, :0]):
         r_start, r_stop = starts[b], starts[b + 1]
-        width = r_stop - r_start
-        for q in range(width_q):
-            i = q_start + q
-            bound = best_d[q, k - 1]
-            if _box_gap(lo, hi, b, x[i], 0, d_x) > bound:
+        for i in range(q_start, q_stop):
+            if max_norm:
+                gap = _box_gap(lo, hi, b, points[i], 0, d)
+            else:
+                gap = _box_gap_squared(lo, hi, b, points[i], 0, d) * _GAP_MARGIN
+            if gap > dist[i, k - 1]:
                 continue
-            if _box_gap(lo, hi, b, y[i], d_x, d_joint) > bound:
-                continue
-            _block_distances(xt, x[i], r_start, r_stop, True, dx)
-            _block_distances(yt, y[i], r_start, r_stop, True, dy)
-            _max_of(dx, dy, width, joint)
-            _exclude_self(joint, r_start, r_stop, i)
-            _ranked_merge(joint, r_start, width, labels, best_d[q], best_i[q])
-    # Radii per marginal: ε_i for variant 1 (strict), the neighbours' extents for 2 (<=).
-    for q in range(width_q):
-        i = q_start + q
-        radius[i] = best_d[q, k - 1]
-        if variant == 1:
-            radius_x[i] = radius[i]
-            radius_y[i] = radius[i]
-        else:
-            radius_x[i] = _extent(xt, x[i], best_i[q], rows)
-            radius_y[i] = _extent(yt, y[i], best_i[q], rows)
+            _block_distances(transposed, points[i], r_start, r_stop, max_norm, block)
+            _exclude_self(block, r_start, r_stop, i)
+            _ranked_merge(block, r_start, r_stop - r_start, labels, dist[i], index[i])
+
+
+@njit(cache=True, parallel=True)
+def _knn_pruned(points, transposed, labels, starts, lo, hi, max_norm, first, last, out):
+    n_tiles = (last - first + _TILE_QUERIES - 1) // _TILE_QUERIES
+    for t in prange(n_tiles):
+        q_start = first + t * _TILE_QUERIES
+        q_stop = min(q_start + _TILE_QUERIES, last)
+        _knn_tile(points, transposed, labels, starts, lo, hi, max_norm, q_start, q_stop, out)
+
+
+def knn_brute(
+    points: np.ndarray,
+    k: int,
+    max_norm: bool,
+    progress: bool | None = None,
+    label: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Distances (ascending) and indices of the k nearest other samples, all pairs.
+
+    All pairs in principle; the samples are put in kd-tree order and blocks whose
+    bounding box lies beyond a query's current k-th distance are skipped, which changes
+    no neighbour (ties at equal distance keep the lower index first).
+    """
+    n = points.shape[0]
+    order, starts = kd_blocks(points, _TILE_POINTS)
+    ordered = np.ascontiguousarray(points[order])
+    lo, hi = _boxes(ordered, starts)
+    transposed = np.ascontiguousarray(ordered.T)
+    out = (np.full((n, k), np.inf), np.full((n, k), -1, dtype=np.int64))
+    for first, last in _query_ranges(n, progress, label or f"{k}-NN search"):
+        _knn_pruned(ordered, transposed, order, starts, lo, hi, max_norm, first, last, out)
+    dist, index = _unpermute(out, order)
+    return (dist if max_norm else np.sqrt(dist)), index
 
 
 @njit(cache=True)
@@ -421,30 +354,6 @@ def _may_count(gap, radius, inclusive):
     return gap <= radius if inclusive else gap < radius
 
 
-@njit(cache=True)
-def _extent(transposed, query, neighbours, rows):
-    # Largest max-norm distance from query to the listed samples (labels, rows[label] their
-    # rows), computed exactly as _block_distances computes it.
-    extent = 0.0
-    for m in range(neighbours.shape[0]):
-        j = rows[neighbours[m]]
-        for c in range(transposed.shape[0]):
-            extent = max(extent, abs(transposed[c, j] - query[c]))
-    return extent
-
-
-@njit(cache=True, parallel=True)
-def _ksg_brute(x, y, xt, yt, labels, starts, lo, hi, k, variant, first, last, out):
-    rows = np.empty_like(labels)
-    for j in range(labels.shape[0]):
-        rows[labels[j]] = j
-    n_tiles = (last - first + _TILE_QUERIES - 1) // _TILE_QUERIES
-    for t in prange(n_tiles):
-        q_start = first + t * _TILE_QUERIES
-        q_stop = min(q_start + _TILE_QUERIES, last)
-        _ksg_tile(x, y, xt, yt, labels, rows, starts, lo, hi, k, variant, q_start, q_stop, out)
-
-
 def ksg_brute(
     x: np.ndarray, y: np.ndarray, k: int, variant: int, progress: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -455,21 +364,22 @@ def ksg_brute(
     within (<=) the x- and y-extents of the k neighbours (ties at the k-th distance
     keep the lowest indices).
     """
-    n = x.shape[0]
-    order, starts = kd_blocks(np.hstack((x, y)), _TILE_POINTS)
-    xo, yo = np.ascontiguousarray(x[order]), np.ascontiguousarray(y[order])
-    lo, hi = _boxes(np.hstack((xo, yo)), starts)
-    out = (np.empty(n), np.empty(n), np.empty(n))
-    xt, yt = np.ascontiguousarray(xo.T), np.ascontiguousarray(yo.T)
-    for first, last in _query_ranges(n, progress, "KSG joint neighbours"):
-        _ksg_brute(xo, yo, xt, yt, order, starts, lo, hi, k, variant, first, last, out)
-    radius, radius_x, radius_y = _unpermute(out, order)
+    dist, index = knn_brute(np.hstack((x, y)), k, True, progress, "KSG joint neighbours")
+    if variant == 1:
+        radius_x = radius_y = dist[:, -1]
+    else:
+        radius_x, radius_y = neighbour_extent(x, index), neighbour_extent(y, index)
     # The marginal counts, each in a kd order of its own: boxes in x alone are tighter
     # in x than boxes of the joint order, and skip about twice as many blocks.
     inclusive = variant == 2
     count_x = count_brute(x, radius_x, inclusive, progress, "KSG counts in x")
     count_y = count_brute(y, radius_y, inclusive, progress, "KSG counts in y")
-    return radius, count_x, count_y
+    return dist[:, -1], count_x, count_y
+
+
+def neighbour_extent(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Per sample, the largest max-norm distance to the neighbours listed in ``index``."""
+    return np.abs(values[index] - values[:, None, :]).max(axis=(1, 2))
 
 
 def _unpermute(values: tuple[np.ndarray, ...], order: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -497,7 +407,7 @@ _GAP_MARGIN = 1.0 - 1e-9
 
 
 @njit(cache=True)
-def _kl_tile(x, y, xt, yt, starts, lo, hi, q_start, q_stop, best, index):
+def _kl_tile(x, y, xt, yt, labels, starts, lo, hi, q_start, q_stop, best, index):
     # The nearest neighbours of queries q_start..q_stop-1 (kd order) in x, in y and
     # jointly (squared Euclidean) from one pass, tiled and pruned as in _ksg_tile: a
     # block's x (y) distances are computed only if its box may hold an x (y) or joint
@@ -508,7 +418,7 @@ def _kl_tile(x, y, xt, yt, starts, lo, hi, q_start, q_stop, best, index):
     block_x = np.empty(_TILE_POINTS)
     block_y = np.empty(_TILE_POINTS)
     joint = np.empty(_TILE_POINTS)
-    for b in _tile_visit_order(x, y, lo, hi, q_start, q_stop):
+    for b in _tile_visit_order(lo, hi, x[q_start], y[q_start]):
         r_start, r_stop = starts[b], starts[b + 1]
         width = r_stop - r_start
         for i in range(q_start, q_stop):
@@ -518,14 +428,14 @@ def _kl_tile(x, y, xt, yt, starts, lo, hi, q_start, q_stop, best, index):
             if need_joint or gap_x <= best_x[i, -1]:
                 _block_distances(xt, x[i], r_start, r_stop, False, block_x)
                 _exclude_self(block_x, r_start, r_stop, i)
-                _merge_block(block_x, r_start, width, i, best_x[i], index[0][i])
+                _ranked_merge(block_x, r_start, width, labels, best_x[i], index[0][i])
             if need_joint or gap_y <= best_y[i, -1]:
                 _block_distances(yt, y[i], r_start, r_stop, False, block_y)
                 _exclude_self(block_y, r_start, r_stop, i)
-                _merge_block(block_y, r_start, width, i, best_y[i], index[1][i])
+                _ranked_merge(block_y, r_start, width, labels, best_y[i], index[1][i])
             if need_joint:
                 _sum_of(block_x, block_y, width, joint)
-                _merge_block(joint, r_start, width, i, best_xy[i], index[2][i])
+                _ranked_merge(joint, r_start, width, labels, best_xy[i], index[2][i])
 
 
 @njit(cache=True, fastmath=True)
@@ -535,12 +445,12 @@ def _sum_of(a, b, width, out):
 
 
 @njit(cache=True, parallel=True)
-def _kl_fused(x, y, xt, yt, starts, lo, hi, first, last, best, index):
+def _kl_fused(x, y, xt, yt, labels, starts, lo, hi, first, last, best, index):
     n_tiles = (last - first + _TILE_QUERIES - 1) // _TILE_QUERIES
     for t in prange(n_tiles):
         q_start = first + t * _TILE_QUERIES
         q_stop = min(q_start + _TILE_QUERIES, last)
-        _kl_tile(x, y, xt, yt, starts, lo, hi, q_start, q_stop, best, index)
+        _kl_tile(x, y, xt, yt, labels, starts, lo, hi, q_start, q_stop, best, index)
 
 
 def knn_fused_euclidean(
@@ -560,7 +470,7 @@ def knn_fused_euclidean(
     index = tuple(np.full((n, k), -1, dtype=np.int64) for k in ks)
     xt, yt = np.ascontiguousarray(x.T), np.ascontiguousarray(y.T)
     for first, last in _query_ranges(n, progress, "kNN search in x, y and (x, y)"):
-        _kl_fused(x, y, xt, yt, starts, lo, hi, first, last, best, index)
+        _kl_fused(x, y, xt, yt, order, starts, lo, hi, first, last, best, index)
     return _unpermute(tuple(np.sqrt(squared) for squared in best), order)
 
 

@@ -88,6 +88,7 @@ from mi_toolkit.estimators._knn_kernels import (
     count_within,
     ksg_brute,
     nearest_neighbors,
+    neighbour_extent,
     resolve_algorithm,
 )
 from mi_toolkit.estimators.base import Estimate, Estimator, mean_with_standard_error
@@ -104,11 +105,6 @@ def _transform(values: np.ndarray, how: str) -> np.ndarray:
     if how == "rank":
         return np.ascontiguousarray(rankdata(values, axis=0) / values.shape[0])
     return values
-
-
-def _neighbour_extent(values: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Per sample, the largest max-norm distance to the neighbours listed in ``index``."""
-    return np.abs(values[index] - values[:, None, :]).max(axis=(1, 2))
 
 
 @register
@@ -168,7 +164,7 @@ class KSGEstimator(Estimator):
         if self.variant == 1:
             radii = (dist[:, -1], dist[:, -1])
         else:
-            radii = (_neighbour_extent(x, index), _neighbour_extent(y, index))
+            radii = (neighbour_extent(x, index), neighbour_extent(y, index))
         inclusive = self.variant == 2
         n_x, n_y = (
             count_within(v, r, inclusive, self.algorithm, device, o, self.progress)
