@@ -194,6 +194,26 @@ def _boxes(points: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return np.minimum.reduceat(points, starts[:-1]), np.maximum.reduceat(points, starts[:-1])
 
 
+def _kd_layout(points: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(order, leaf starts, points in that order, the same transposed, box lows, highs)."""
+    order, starts = kd_blocks(points, _TILE_POINTS)
+    ordered = np.ascontiguousarray(points[order])
+    lo, hi = _boxes(ordered, starts)
+    return order, starts, ordered, np.ascontiguousarray(ordered.T), lo, hi
+
+
+@njit(cache=True)
+def _tile(first, last, t):
+    # Queries of tile t of the range first..last-1.
+    q_start = first + t * _TILE_QUERIES
+    return q_start, min(q_start + _TILE_QUERIES, last)
+
+
+@njit(cache=True)
+def _n_tiles(first, last):
+    return (last - first + _TILE_QUERIES - 1) // _TILE_QUERIES
+
+
 @njit(cache=True)
 def _box_gap(lo, hi, b, query, c0, c1):
     # A lower bound on the max-norm distance over coordinates c0..c1-1 from query to any
@@ -272,10 +292,8 @@ def _knn_tile(points, transposed, labels, starts, lo, hi, max_norm, q_start, q_s
 
 @njit(cache=True, parallel=True)
 def _knn_pruned(points, transposed, labels, starts, lo, hi, max_norm, first, last, out):
-    n_tiles = (last - first + _TILE_QUERIES - 1) // _TILE_QUERIES
-    for t in prange(n_tiles):
-        q_start = first + t * _TILE_QUERIES
-        q_stop = min(q_start + _TILE_QUERIES, last)
+    for t in prange(_n_tiles(first, last)):
+        q_start, q_stop = _tile(first, last, t)
         _knn_tile(points, transposed, labels, starts, lo, hi, max_norm, q_start, q_stop, out)
 
 
@@ -293,10 +311,7 @@ def knn_brute(
     no neighbour (ties at equal distance keep the lower index first).
     """
     n = points.shape[0]
-    order, starts = kd_blocks(points, _TILE_POINTS)
-    ordered = np.ascontiguousarray(points[order])
-    lo, hi = _boxes(ordered, starts)
-    transposed = np.ascontiguousarray(ordered.T)
+    order, starts, ordered, transposed, lo, hi = _kd_layout(points)
     out = (np.full((n, k), np.inf), np.full((n, k), -1, dtype=np.int64))
     for first, last in _query_ranges(n, progress, label or f"{k}-NN search"):
         _knn_pruned(ordered, transposed, order, starts, lo, hi, max_norm, first, last, out)
@@ -325,10 +340,8 @@ def _count_tile(points, transposed, starts, lo, hi, radii, inclusive, q_start, q
 
 @njit(cache=True, parallel=True)
 def _count_pruned(points, transposed, starts, lo, hi, radii, inclusive, first, last, counts):
-    n_tiles = (last - first + _TILE_QUERIES - 1) // _TILE_QUERIES
-    for t in prange(n_tiles):
-        q_start = first + t * _TILE_QUERIES
-        q_stop = min(q_start + _TILE_QUERIES, last)
+    for t in prange(_n_tiles(first, last)):
+        q_start, q_stop = _tile(first, last, t)
         _count_tile(points, transposed, starts, lo, hi, radii, inclusive, q_start, q_stop, counts)
 
 
@@ -345,10 +358,7 @@ def count_brute(
     bounding box lies beyond a query's radius are skipped, which changes no count.
     """
     n = points.shape[0]
-    order, starts = kd_blocks(points, _TILE_POINTS)
-    ordered = np.ascontiguousarray(points[order])
-    lo, hi = _boxes(ordered, starts)
-    transposed = np.ascontiguousarray(ordered.T)
+    order, starts, ordered, transposed, lo, hi = _kd_layout(points)
     counts = np.empty(n, dtype=np.int64)
     for first, last in _query_ranges(n, progress, label):
         _count_pruned(
@@ -454,10 +464,8 @@ def _sum_of(a, b, width, out):
 
 @njit(cache=True, parallel=True)
 def _kl_fused(x, y, xt, yt, labels, starts, lo, hi, first, last, best, index):
-    n_tiles = (last - first + _TILE_QUERIES - 1) // _TILE_QUERIES
-    for t in prange(n_tiles):
-        q_start = first + t * _TILE_QUERIES
-        q_stop = min(q_start + _TILE_QUERIES, last)
+    for t in prange(_n_tiles(first, last)):
+        q_start, q_stop = _tile(first, last, t)
         _kl_tile(x, y, xt, yt, labels, starts, lo, hi, q_start, q_stop, best, index)
 
 
