@@ -226,6 +226,23 @@ def _box_gap(lo, hi, b, query, c0, c1):
 
 
 @njit(cache=True)
+def _box_gap_squared(lo, hi, b, query, c0, c1):
+    # A lower bound on the squared Euclidean distance over coordinates c0..c1-1 from query
+    # to box b (compare it with a margin: it is summed in another order than the
+    # distances themselves, so it may round up by a few ulps).
+    total = 0.0
+    for c in range(c0, c1):
+        gap = max(0.0, lo[b, c] - query[c - c0], query[c - c0] - hi[b, c])
+        total += gap * gap
+    return total
+
+
+# Relative margin on the squared gaps above: far above their rounding (1e-15), far below
+# any gap that matters.
+_GAP_MARGIN = 1.0 - 1e-9
+
+
+@njit(cache=True)
 def _ranked_merge(block, start, width, labels, best_d, best_i):
     # Keep the k smallest (distance, label) pairs, best_i holding labels: the same k
     # neighbours as a scan in label order that keeps the first of equal distances,
@@ -388,7 +405,8 @@ def ksg_brute(
     else:
         radius_x, radius_y = neighbour_extent(x, index), neighbour_extent(y, index)
     # The marginal counts, each in a kd order of its own: boxes in x alone are tighter
-    # in x than boxes of the joint order, and skip about twice as many blocks.
+    # in x than boxes of the joint order (10+10-D Gaussian pairs, N = 50,000: 37% of the
+    # blocks left to scan against 62%).
     inclusive = variant == 2
     count_x = count_brute(x, radius_x, inclusive, progress, "KSG counts in x")
     count_y = count_brute(y, radius_y, inclusive, progress, "KSG counts in y")
@@ -405,23 +423,6 @@ def _unpermute(values: tuple[np.ndarray, ...], order: np.ndarray) -> tuple[np.nd
     for r, v in zip(restored, values, strict=True):
         r[order] = v
     return restored
-
-
-@njit(cache=True)
-def _box_gap_squared(lo, hi, b, query, c0, c1):
-    # A lower bound on the squared Euclidean distance over coordinates c0..c1-1 from query
-    # to box b (compare it with a margin: it is summed in another order than the
-    # distances themselves, so it may round up by a few ulps).
-    total = 0.0
-    for c in range(c0, c1):
-        gap = max(0.0, lo[b, c] - query[c - c0], query[c - c0] - hi[b, c])
-        total += gap * gap
-    return total
-
-
-# Relative margin on the squared gaps above: far above their rounding (1e-15), far below
-# any gap that matters.
-_GAP_MARGIN = 1.0 - 1e-9
 
 
 @njit(cache=True)
