@@ -102,7 +102,7 @@ def test_kl_20d_against_ckdtree(benchmark):
 
 @pytest.mark.skipif(
     not os.environ.get("MI_TOOLKIT_BENCH_LARGE"),
-    reason="about a minute on 2 cores; set MI_TOOLKIT_BENCH_LARGE=1 to run",
+    reason="about 15 s on 2 cores; set MI_TOOLKIT_BENCH_LARGE=1 to run",
 )
 @pytest.mark.benchmark(group="ksg 10+10-D, N = 100,000")
 def test_ksg_20d_100k(benchmark):

@@ -123,6 +123,29 @@ def test_tree_brute_and_torch_give_the_same_numbers(pairs, variant):
     assert results[2].details["algorithm"] == "torch:cpu"
 
 
+@pytest.mark.parametrize("max_norm", [True, False])
+def test_pruned_brute_force_equals_all_pairs_on_tied_data(max_norm):
+    # Integer data: many equal distances, and kd leaves whose boxes touch the k-th
+    # distance exactly. The pruned kd-order search must return what an all-pairs scan in
+    # index order returns: the k smallest distances, ties to the lower index.
+    from mi_toolkit.estimators._knn_kernels import count_brute, knn_brute
+
+    rng = np.random.default_rng(30)
+    points = np.round(2.0 * rng.standard_normal((600, 5)))
+    diff = np.abs(points[:, None, :] - points[None, :, :])
+    dist = diff.max(axis=2) if max_norm else np.sqrt((diff**2).sum(axis=2))
+    np.fill_diagonal(dist, np.inf)
+    order = np.argsort(dist, axis=1, kind="stable")[:, :4]  # stable: lower index first
+    found, index = knn_brute(points, 4, max_norm)
+    np.testing.assert_array_equal(index, order)
+    np.testing.assert_allclose(found, np.take_along_axis(dist, order, axis=1), rtol=1e-15)
+    if max_norm:
+        radii = found[:, -1]
+        for inclusive in (False, True):
+            inside = dist <= radii[:, None] if inclusive else dist < radii[:, None]
+            np.testing.assert_array_equal(count_brute(points, radii, inclusive), inside.sum(axis=1))
+
+
 def test_labels_engines_agree():
     t, labels, _ = two_class_mixture(1500, separation=1.0, seed=15)
     t2 = np.column_stack((t, np.random.default_rng(16).standard_normal(1500)))
@@ -138,7 +161,8 @@ def test_high_dimension_uses_the_fused_brute_force_and_notes_the_bias():
     assert result.details["algorithm"] == "brute (fused)"
     assert "joint space has 20 dimensions" in result.bias_note
     assert estimate_mi(x[:, :1], y[:, :1], "ksg").details["algorithm"] == "grid"
-    assert estimate_mi(x[:, :2], y[:, :2], "ksg").details["algorithm"] == "tree"
+    # Below 20,000 samples the pruned brute force beats the tree from 3-D on.
+    assert estimate_mi(x[:, :2], y[:, :2], "ksg").details["algorithm"] == "brute (fused)"
 
 
 # -- ties and bad input -----------------------------------------------------------------------
@@ -201,5 +225,7 @@ def test_progress_lines_on_request(capsys):
     quiet = estimate_mi(x, y, "ksg", progress=False)
     assert capsys.readouterr().err == ""
     loud = estimate_mi(x, y, "ksg", progress=True)
-    assert "KSG neighbours and counts: 100%|" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    for phase in ("KSG joint neighbours", "KSG counts in x", "KSG counts in y"):
+        assert f"{phase}: 100%|" in err
     assert loud.value == quiet.value

@@ -65,9 +65,9 @@ error with ``whiten=True``.
 
 Repeated rows give a neighbour at distance 0 and log 0: they are an error that says to
 mark such a variable discrete. ``algorithm`` picks the neighbour search ("auto": a
-quantile cell grid in 2-D, a kd-tree in 1-D and 3 to 6 dimensions and up to 10 from
-N = 20,000 on, numba brute force otherwise), ``device`` runs the brute force in torch
-instead, with the same numbers (see :mod:`mi_toolkit.estimators._knn_kernels`).
+quantile cell grid in 2-D, a kd-tree in 1-D and in 3 to 5 dimensions from N = 20,000
+on, otherwise numba brute force pruned by kd-leaf bounding boxes), ``device`` runs the
+brute force in torch instead, with the same numbers (see :mod:`mi_toolkit.estimators._knn_kernels`).
 ``k=None`` means k = 3 for the unweighted estimate. ``progress`` prints progress lines on
 stderr during a brute-force search (None: on a terminal from 50,000 samples on).
 """

@@ -56,12 +56,12 @@ through max-norm balls, so putting the coordinates on one scale often lowers the
 
 The standard error is the CLT one over the per-sample terms in the sums above.
 ``algorithm`` picks the neighbour search ("auto": a quantile cell grid for a 2-D joint
-space, with 1-D marginal counts by sorting and binary search; a kd-tree for 3 to 6
-dimensions, and up to 10 from N = 20,000 on; otherwise one fused numba pass over all
-pairs that finds the joint neighbours and counts both marginals); ``device`` runs the
-brute force in torch instead, with the same numbers. ``progress`` prints progress lines
-on stderr during a brute-force search (None: on a terminal from 50,000 samples on). See
-:mod:`mi_toolkit.estimators._knn_kernels`.
+space, with 1-D marginal counts by sorting and binary search; a kd-tree for the joint
+search in 3 to 5 dimensions from N = 20,000 on; otherwise numba brute force pruned by
+kd-leaf bounding boxes, for the joint search and the counts in each marginal of 2 or
+more dimensions); ``device`` runs the brute force in torch instead, with the same
+numbers. ``progress`` prints progress lines on stderr during a brute-force search (None:
+on a terminal from 50,000 samples on). See :mod:`mi_toolkit.estimators._knn_kernels`.
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ from mi_toolkit.estimators._knn_kernels import (
     count_within,
     ksg_brute,
     nearest_neighbors,
+    neighbour_extent,
     resolve_algorithm,
 )
 from mi_toolkit.estimators.base import Estimate, Estimator, mean_with_standard_error
@@ -106,11 +107,6 @@ def _transform(values: np.ndarray, how: str) -> np.ndarray:
 
         return np.ascontiguousarray(rankdata(values, axis=0) / values.shape[0])
     return values
-
-
-def _neighbour_extent(values: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Per sample, the largest max-norm distance to the neighbours listed in ``index``."""
-    return np.abs(values[index] - values[:, None, :]).max(axis=(1, 2))
 
 
 @register
@@ -170,7 +166,7 @@ class KSGEstimator(Estimator):
         if self.variant == 1:
             radii = (dist[:, -1], dist[:, -1])
         else:
-            radii = (_neighbour_extent(x, index), _neighbour_extent(y, index))
+            radii = (neighbour_extent(x, index), neighbour_extent(y, index))
         inclusive = self.variant == 2
         n_x, n_y = (
             count_within(v, r, inclusive, self.algorithm, device, o, self.progress)
