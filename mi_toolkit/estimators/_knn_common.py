@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mi_toolkit._validation import Variable, check_choice, check_positive_int
+from mi_toolkit._validation import check_choice, check_positive_int
 from mi_toolkit.estimators._device import check_device
 from mi_toolkit.estimators._knn_kernels import ALGORITHMS
 
@@ -41,34 +41,6 @@ def check_positive_radii(radii: np.ndarray, where: str, method: str) -> None:
             "discrete (discrete_x=True / discrete_y=True), or add noise far below the data's "
             "scale, e.g. x + 1e-10 * x.std() * rng.standard_normal(x.shape)"
         )
-
-
-def split_continuous_and_labels(x: Variable, y: Variable, method: str) -> tuple[Variable, Variable]:
-    """(continuous, discrete) for a mixed pair; an error when both are discrete."""
-    if x.discrete and y.discrete:
-        raise ValueError(
-            f"method {method!r} needs at least one continuous argument, but x and y are both "
-            "discrete; use method='binning' for the exact plug-in value, or pass "
-            "discrete_x=False / discrete_y=False to treat values as continuous"
-        )
-    return (y, x) if x.discrete else (x, y)
-
-
-def class_members(labels: Variable, k: int) -> list[np.ndarray]:
-    """Sample indices of each class of ``labels``; every class needs more than k samples."""
-    codes, n_groups = labels.groups()
-    counts = np.bincount(codes, minlength=n_groups)
-    small = np.flatnonzero(counts <= k)
-    if small.size:
-        row = labels.values[int(np.argmax(codes == small[0]))]
-        value = f"{row[0]:g}" if row.shape[0] == 1 else str(tuple(row.tolist()))
-        raise ValueError(
-            f"the class {labels.name} = {value} has {counts[small[0]]} sample(s), but a k={k} "
-            f"nearest-neighbour estimate within each class needs at least {k + 1}; pass a "
-            "smaller k or merge rare classes"
-        )
-    order = np.argsort(codes, kind="stable")
-    return np.split(order, np.cumsum(counts)[:-1])
 
 
 # Measured with this package (the report of issue 3): 10+10-D Gaussian pairs with

@@ -62,6 +62,39 @@ def ceiling_warnings(value: float, n_groups: int, n_samples: int, name: str) -> 
     )
 
 
+def split_continuous_and_labels(x: Variable, y: Variable, method: str) -> tuple[Variable, Variable]:
+    """(continuous, discrete) for a mixed pair; an error when both are discrete."""
+    if x.discrete and y.discrete:
+        raise ValueError(
+            f"method {method!r} needs at least one continuous argument, but x and y are both "
+            "discrete; use method='binning' for the exact plug-in value, or pass "
+            "discrete_x=False / discrete_y=False to treat values as continuous"
+        )
+    return (y, x) if x.discrete else (x, y)
+
+
+def class_members(
+    labels: Variable, minimum: int, reason: str, advice: str = "merge rare classes"
+) -> list[np.ndarray]:
+    """Sample indices of each class of ``labels``; every class needs ``minimum`` samples.
+
+    ``reason`` says why, e.g. "method 'gaussian' fits a Gaussian to each class"; ``advice``
+    says what to do about a class that is too small.
+    """
+    codes, n_groups = labels.groups()
+    counts = np.bincount(codes, minlength=n_groups)
+    small = np.flatnonzero(counts < minimum)
+    if small.size:
+        row = labels.values[int(np.argmax(codes == small[0]))]
+        value = f"{row[0]:g}" if row.shape[0] == 1 else str(tuple(row.tolist()))
+        raise ValueError(
+            f"the class {labels.name} = {value} has {counts[small[0]]} sample(s), but {reason}, "
+            f"so every class needs at least {minimum}; {advice}"
+        )
+    order = np.argsort(codes, kind="stable")
+    return np.split(order, np.cumsum(counts)[:-1])
+
+
 class Estimator:
     """Base class. Subclasses are frozen dataclasses registered with ``@register``.
 

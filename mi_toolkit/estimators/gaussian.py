@@ -38,7 +38,13 @@ import numpy as np
 
 from mi_toolkit._registry import register
 from mi_toolkit._validation import Variable, check_positive
-from mi_toolkit.estimators.base import Estimate, Estimator, mean_with_standard_error
+from mi_toolkit.estimators.base import (
+    Estimate,
+    Estimator,
+    class_members,
+    mean_with_standard_error,
+    split_continuous_and_labels,
+)
 
 # A covariance whose smallest eigenvalue is below this times its largest is singular.
 _SINGULAR_RATIO = 1e-12
@@ -100,15 +106,8 @@ class GaussianEstimator(Estimator):
         return Estimate(value, standard_error, tuple(warnings))
 
     def mutual_information(self, x: Variable, y: Variable) -> Estimate:
-        if x.discrete and y.discrete:
-            raise ValueError(
-                "method 'gaussian' needs at least one continuous argument, but x and y are "
-                "both discrete; use method='binning' for the exact plug-in value, or pass "
-                "discrete_x=False / discrete_y=False to model the values as Gaussian"
-            )
         if x.discrete or y.discrete:
-            labels, continuous = (x, y) if x.discrete else (y, x)
-            return self._against_labels(continuous, labels)
+            return self._against_labels(*split_continuous_and_labels(x, y, self.name))
         joint_values = np.hstack((x.values, y.values))
         # One ridge for all three blocks keeps det Σ_xx, det Σ_yy and det Σ consistent.
         covariance, ridge = _regularised_covariance(joint_values, self.regularization)
@@ -133,20 +132,10 @@ class GaussianEstimator(Estimator):
         )
 
     def _against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
-        codes, n_groups = labels.groups()
-        counts = np.bincount(codes, minlength=n_groups)
-        if counts.min() < 2:
-            raise ValueError(
-                f"method 'gaussian' fits a Gaussian per class of {labels.name}, and class "
-                f"{int(np.argmin(counts))} (in order of appearance) has {int(counts.min())} "
-                f"sample; every class needs at least 2. Merge rare classes or use "
-                "method='kde' or 'binning'"
-            )
+        classes = class_members(labels, 2, "method 'gaussian' fits a Gaussian to each class")
         log_marginal, warnings = self._fitted_log_density(continuous.values, continuous.name)
         log_conditional = np.empty_like(log_marginal)
-        order = np.argsort(codes, kind="stable")
-        boundaries = np.cumsum(counts)[:-1]
-        for members in np.split(order, boundaries):  # a loop over classes, not samples
+        for members in classes:  # a loop over classes, not samples
             values = continuous.values[members]
             log_conditional[members], class_warnings = self._fitted_log_density(
                 values, f"{continuous.name} within a class of {labels.name}"
@@ -162,5 +151,5 @@ class GaussianEstimator(Estimator):
                 f"H({continuous.name})": h,
                 f"H({continuous.name}|{labels.name})": h - value,
             },
-            details={"classes": n_groups},
+            details={"classes": len(classes)},
         )

@@ -89,16 +89,20 @@ from mi_toolkit.estimators._knn_common import (
     check_k,
     check_positive_radii,
     check_search,
-    class_members,
     knn_bias_note,
-    split_continuous_and_labels,
 )
 from mi_toolkit.estimators._knn_kernels import (
     knn_fused_euclidean,
     nearest_neighbors,
     resolve_algorithm,
 )
-from mi_toolkit.estimators.base import Estimate, Estimator, mean_with_standard_error
+from mi_toolkit.estimators.base import (
+    Estimate,
+    Estimator,
+    class_members,
+    mean_with_standard_error,
+    split_continuous_and_labels,
+)
 
 _DEFAULT_K = 3
 # Default k for weighted KL: the smallest k from _MIN_WEIGHTED_K whose weights stay within
@@ -332,7 +336,12 @@ class KLEstimator(Estimator):
         h_all = self._entropy_terms(continuous.values, continuous.name, info)
         h_within = np.empty_like(h_all)
         k_floor = 1 if self.k is None else self.k
-        classes = class_members(labels, k_floor)
+        classes = class_members(
+            labels,
+            k_floor + 1,
+            f"a k={k_floor} nearest-neighbour entropy is estimated within each class",
+            "pass a smaller k or merge rare classes",
+        )
         for number, members in enumerate(classes):
             where = f"{continuous.name} in class {number} of {labels.name}"
             h_within[members] = self._entropy_terms(continuous.values[members], where, info)

@@ -79,9 +79,7 @@ from mi_toolkit.estimators._knn_common import (
     check_k,
     check_positive_radii,
     check_search,
-    class_members,
     knn_bias_note,
-    split_continuous_and_labels,
 )
 from mi_toolkit.estimators._knn_kernels import (
     count_within,
@@ -90,7 +88,13 @@ from mi_toolkit.estimators._knn_kernels import (
     neighbour_extent,
     resolve_algorithm,
 )
-from mi_toolkit.estimators.base import Estimate, Estimator, mean_with_standard_error
+from mi_toolkit.estimators.base import (
+    Estimate,
+    Estimator,
+    class_members,
+    mean_with_standard_error,
+    split_continuous_and_labels,
+)
 
 TRANSFORMS = ("none", "standardize", "rank")
 VARIANTS = (1, 2)
@@ -211,7 +215,12 @@ class KSGEstimator(Estimator):
         radius = np.empty(n)
         class_size = np.empty(n)
         engine = ""
-        for members in class_members(labels, self.k):
+        for members in class_members(
+            labels,
+            self.k + 1,
+            f"the k={self.k} nearest neighbours are sought within each class",
+            "pass a smaller k or merge rare classes",
+        ):
             points = np.ascontiguousarray(values[members])
             dist, _, engine = nearest_neighbors(
                 points, self.k, "max", self.algorithm, device, progress=self.progress
