@@ -44,14 +44,18 @@ def test_entropy_toolkit_torch_cpu(measure, kde_layer) -> None:
     )
 
 
-def test_entropy_dense_numpy_peer(measure, kde_layer) -> None:
-    _, t = kde_layer
+def _time_dense_peer(measure, t, variance: float, group: str) -> None:
+    # One round: the dense peer takes about 20 s.
     measure(
-        lambda: dense_kde_upper_entropy(t, NOISE_VARIANCE),
-        group=ENTROPY,
+        lambda: dense_kde_upper_entropy(t, variance),
+        group=group,
         role="dense numpy peer",
         rounds=1,
     )
+
+
+def test_entropy_dense_numpy_peer(measure, kde_layer) -> None:
+    _time_dense_peer(measure, kde_layer[1], NOISE_VARIANCE, ENTROPY)
 
 
 def test_mutual_information_toolkit(measure, kde_layer) -> None:
@@ -88,10 +92,4 @@ def test_entropy_every_pair_toolkit(measure, kde_layer) -> None:
 
 
 def test_entropy_every_pair_dense_numpy_peer(measure, kde_layer) -> None:
-    _, t = kde_layer
-    measure(
-        lambda: dense_kde_upper_entropy(t, WIDE_NOISE_VARIANCE),
-        group=WORST_CASE,
-        role="dense numpy peer",
-        rounds=1,
-    )
+    _time_dense_peer(measure, kde_layer[1], WIDE_NOISE_VARIANCE, WORST_CASE)
