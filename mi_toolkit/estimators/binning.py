@@ -219,15 +219,13 @@ class BinningEstimator(Estimator):
         x_labels, x_groups, x_outside = self._codes(x)
         y_labels, y_groups, y_outside = self._codes(y)
         joint_labels, joint_groups = group_pairs(x_labels, y_labels)
-        terms = (
-            log_group_probabilities(joint_labels, joint_groups)
-            - log_group_probabilities(x_labels, x_groups)
-            - log_group_probabilities(y_labels, y_groups)
-        )
+        log_p_x = log_group_probabilities(x_labels, x_groups)
+        log_p_y = log_group_probabilities(y_labels, y_groups)
+        terms = log_group_probabilities(joint_labels, joint_groups) - log_p_x - log_p_y
         value, standard_error = mean_with_standard_error(terms)
         value = max(value, 0.0)  # rounding can leave -1e-17 for independent labels
-        h_x = -float(log_group_probabilities(x_labels, x_groups).mean())
-        h_y = -float(log_group_probabilities(y_labels, y_groups).mean())
+        h_x = -float(log_p_x.mean())
+        h_y = -float(log_p_y.mean())
         # One ceiling warning is enough even when both sides are all-distinct.
         ceiling = ceiling_warnings(value, x_groups, x.n_samples, x.name) or ceiling_warnings(
             value, y_groups, y.n_samples, y.name
