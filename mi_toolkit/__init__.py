@@ -6,7 +6,8 @@
 
 from mi_toolkit.api import estimate_entropy, estimate_mi, list_methods
 from mi_toolkit.dumps import open_dump
-from mi_toolkit.result import MIEstimate, MIToolkitWarning
+from mi_toolkit.estimators import KDE, KL, KSG, Binning, Estimator, Gaussian
+from mi_toolkit.result import EstimateWarning, MIEstimate, MIToolkitWarning
 from mi_toolkit.uncertainty import (
     BootstrapInterval,
     PermutationTest,
@@ -17,7 +18,14 @@ from mi_toolkit.uncertainty import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "KDE",
+    "KL",
+    "KSG",
+    "Binning",
     "BootstrapInterval",
+    "EstimateWarning",
+    "Estimator",
+    "Gaussian",
     "MIEstimate",
     "MIToolkitWarning",
     "PermutationTest",

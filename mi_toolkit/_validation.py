@@ -43,8 +43,8 @@ class Variable:
             self._groups = group_rows(self.values)
         return self._groups
 
-    def take(self, rows: np.ndarray) -> Variable:
-        """The same variable restricted to some samples."""
+    def subset(self, rows: np.ndarray) -> Variable:
+        """The same variable on some samples (a resample or a shuffle), not validated again."""
         return Variable(self.name, np.ascontiguousarray(self.values[rows]), self.discrete)
 
 

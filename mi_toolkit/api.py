@@ -13,6 +13,7 @@ from typing import Any
 import mi_toolkit.estimators  # noqa: F401  (registers the methods)
 from mi_toolkit._registry import get_method, list_methods
 from mi_toolkit._validation import (
+    Variable,
     as_variable,
     check_enough_samples,
     check_same_length,
@@ -20,11 +21,30 @@ from mi_toolkit._validation import (
 from mi_toolkit.estimators.base import Estimate, Estimator
 from mi_toolkit.result import MIEstimate, MIToolkitWarning, unit_scale
 
-__all__ = ["build_estimator", "estimate_entropy", "estimate_mi", "list_methods"]
+__all__ = [
+    "build_estimator",
+    "estimate_entropy",
+    "estimate_mi",
+    "list_methods",
+    "mi_of_variables",
+    "prepare_pair",
+]
 
 
-def build_estimator(method: str, **params: Any) -> Estimator:
-    """The estimator registered as ``method``, with ``params`` checked by name and value."""
+def build_estimator(method: str | Estimator, **params: Any) -> Estimator:
+    """The estimator registered as ``method``, with ``params`` checked by name and value.
+
+    An :class:`~mi_toolkit.estimators.base.Estimator` instance is returned as it is (its
+    parameters were checked when it was built); passing parameters beside it is an error.
+    """
+    if isinstance(method, Estimator):
+        if params:
+            raise TypeError(
+                f"parameters {', '.join(map(repr, sorted(params)))} were passed beside an "
+                f"estimator instance ({method!r}); set them on the instance instead, e.g. "
+                f"{type(method).__name__}({', '.join(f'{p}=...' for p in sorted(params))})"
+            )
+        return method
     cls = get_method(method)
     valid = cls.parameter_names()
     unknown = sorted(set(params) - set(valid))
@@ -36,12 +56,51 @@ def build_estimator(method: str, **params: Any) -> Estimator:
     return cls(**params)
 
 
+def prepare_pair(
+    x: Any,
+    y: Any,
+    discrete_x: bool | None = None,
+    discrete_y: bool | None = None,
+) -> tuple[Variable, Variable]:
+    """Validate both arguments of an MI estimate once (see :func:`estimate_mi`).
+
+    The variables returned can be passed to :func:`mi_of_variables` as often as needed:
+    each caches its grouping of identical rows, and :meth:`Variable.subset` gives a
+    resample without validating again.
+    """
+    x_var = as_variable(x, "x", discrete_x)
+    y_var = as_variable(y, "y", discrete_y)
+    check_same_length(x_var, y_var)
+    return x_var, y_var
+
+
+def mi_of_variables(
+    estimator: Estimator,
+    x: Variable,
+    y: Variable,
+    units: str = "nats",
+    *,
+    emit_warnings: bool = True,
+) -> MIEstimate:
+    """The one estimation path: I(x; y) of validated variables with a built estimator.
+
+    :func:`estimate_mi`, the information plane, the bootstrap and the permutation test
+    all end here. ``emit_warnings=False`` leaves the warnings in the result only (for
+    callers that collect and report them, such as the information plane).
+    """
+    check_enough_samples(x, estimator.min_samples, estimator.name)
+    estimate = estimator.mutual_information(x, y)
+    return _finish(estimate, estimator, x.n_samples, units, "mutual_information", emit_warnings)
+
+
 def _finish(
     estimate: Estimate,
     estimator: Estimator,
     n_samples: int,
     units: str,
     quantity: str,
+    emit_warnings: bool = True,
+    stacklevel: int = 4,
 ) -> MIEstimate:
     if not math.isfinite(estimate.value):
         # An estimator should never get here; refuse rather than hand back a silent NaN.
@@ -49,8 +108,10 @@ def _finish(
             f"method {estimator.name!r} produced a non-finite value ({estimate.value}); "
             "please report this with the data's shape and the parameters used"
         )
-    for message in estimate.warnings:
-        warnings.warn(message, MIToolkitWarning, stacklevel=3)
+    if emit_warnings:
+        for message in estimate.warnings:
+            # The default points at the user's call, above estimate_mi and mi_of_variables.
+            warnings.warn(message, MIToolkitWarning, stacklevel=stacklevel)
     scale = unit_scale(units)
     error = estimate.standard_error
     return MIEstimate(
@@ -65,13 +126,14 @@ def _finish(
         details=estimate.details,
         quantity=quantity,
         bias_note=estimate.bias_note,
+        saturated=estimate.saturated,
     )
 
 
 def estimate_mi(
     x: Any,
     y: Any,
-    method: str,
+    method: str | Estimator,
     *,
     units: str = "nats",
     discrete_x: bool | None = None,
@@ -149,17 +211,13 @@ def estimate_mi(
     """
     unit_scale(units)  # fail on bad units before any work
     estimator = build_estimator(method, **params)
-    x_var = as_variable(x, "x", discrete_x)
-    y_var = as_variable(y, "y", discrete_y)
-    check_same_length(x_var, y_var)
-    check_enough_samples(x_var, estimator.min_samples, estimator.name)
-    estimate = estimator.mutual_information(x_var, y_var)
-    return _finish(estimate, estimator, x_var.n_samples, units, "mutual_information")
+    x_var, y_var = prepare_pair(x, y, discrete_x, discrete_y)
+    return mi_of_variables(estimator, x_var, y_var, units)
 
 
 def estimate_entropy(
     x: Any,
-    method: str,
+    method: str | Estimator,
     *,
     units: str = "nats",
     discrete: bool | None = None,
@@ -177,4 +235,4 @@ def estimate_entropy(
     variable = as_variable(x, "x", discrete)
     check_enough_samples(variable, estimator.min_samples, estimator.name)
     estimate = estimator.entropy(variable)
-    return _finish(estimate, estimator, variable.n_samples, units, "entropy")
+    return _finish(estimate, estimator, variable.n_samples, units, "entropy", stacklevel=3)

@@ -32,7 +32,6 @@ from tqdm.auto import tqdm
 from mi_toolkit._validation import as_variable
 from mi_toolkit.api import build_estimator, estimate_mi
 from mi_toolkit.dumps import Dump, atomic_savez, open_dump
-from mi_toolkit.estimators.base import CEILING_MARKER
 from mi_toolkit.result import MIToolkitWarning, unit_scale
 
 
@@ -244,7 +243,7 @@ def _fill(
     plane.i_ty[row, column] = ty.value
     plane.i_xt_error[row, column] = np.nan if xt.standard_error is None else xt.standard_error
     plane.i_ty_error[row, column] = np.nan if ty.standard_error is None else ty.standard_error
-    plane.saturated[row, column] = any(CEILING_MARKER in w for w in xt.warnings)
+    plane.saturated[row, column] = xt.saturated
 
 
 def _resume(

@@ -27,6 +27,41 @@ class MIToolkitWarning(UserWarning):
     """A plain-words warning about an estimate (saturation, clipping, regularisation)."""
 
 
+class EstimateWarning(str):
+    """A plain-words warning that also says which kind of warning it is.
+
+    It is a ``str`` (the message), so it prints and compares as text; ``kind`` is a short
+    fixed name (one of :data:`WARNING_KINDS`) that programs group and count by, e.g. the
+    information plane reporting each kind once per layer with its count.
+    """
+
+    kind: str
+
+    def __new__(cls, kind: str, message: str) -> EstimateWarning:
+        if kind not in WARNING_KINDS:
+            raise ValueError(f"unknown warning kind {kind!r}; known: {', '.join(WARNING_KINDS)}")
+        warning = super().__new__(cls, message)
+        warning.kind = kind
+        return warning
+
+    def __getnewargs__(self) -> tuple[str, str]:  # type: ignore[override]
+        return (self.kind, str(self))
+
+
+#: Every kind of warning an estimate can carry, and what it means.
+WARNING_KINDS: Mapping[str, str] = {
+    "ceiling": "the estimate sits at a ceiling (log N, or the entropy of the grouped side) "
+    "that says only that the samples were told apart",
+    "clipped": "values outside a fixed bin range were put into the end bins",
+    "singular_covariance": "a covariance was singular and a ridge was added",
+    "large_weights": "weighted Kozachenko–Leonenko weights are large (variance inflation)",
+    "not_symmetric": "the method measured something other than I(x; y) for this input",
+    "kernel_saturation": "(nearly) all kernel mass sits on each sample itself",
+    "undefined": "the quantity is not defined for this input and method",
+    "constant_columns": "constant columns carry no information and were dropped",
+}
+
+
 @dataclass(frozen=True)
 class MIEstimate:
     """One estimate of a mutual information or an entropy, with everything that produced it.
@@ -57,6 +92,12 @@ class MIEstimate:
         number of groups, fraction of values clipped, ...).
     quantity:
         ``"mutual_information"`` or ``"entropy"``.
+    saturated:
+        True when the estimate sits at a ceiling that theory says it cannot pass (for
+        example I(X;T) at log N with every sample of X distinct, or kde's I(T;Y) at H(Y)
+        when all kernel mass sits on each sample): it then says that the samples were
+        told apart, not how informative T is. A warning of kind ``"ceiling"`` or
+        ``"kernel_saturation"`` says so in words.
     bias_note:
         What theory says about the estimator's bias in this setting (direction and rough
         size), where it says something; ``None`` otherwise. The standard error does not
@@ -74,6 +115,12 @@ class MIEstimate:
     details: Mapping[str, Any] = field(default_factory=dict)
     quantity: str = "mutual_information"
     bias_note: str | None = None
+    saturated: bool = False
+
+    @property
+    def warning_kinds(self) -> tuple[str, ...]:
+        """The kind of each warning (``"other"`` for a plain string), in order."""
+        return tuple(getattr(w, "kind", "other") for w in self.warnings)
 
     def __float__(self) -> float:
         return float(self.value)

@@ -1,7 +1,9 @@
 r"""Uncertainty for any registered method: bootstrap intervals and permutation tests.
 
-Both wrap :func:`mi_toolkit.estimate_mi`, so they work for every method and parameter
-set, and both are reproducible: the same ``seed`` gives the same numbers.
+Both take what :func:`mi_toolkit.estimate_mi` takes (a method name and parameters, or an
+estimator instance), validate the data once and run every replicate through the same
+estimation path, so they work for every method and parameter set; both are reproducible:
+the same ``seed`` gives the same numbers.
 
 Bootstrap interval (:func:`bootstrap_ci`). B replicate estimates θ*_b are computed on
 resampled data, and the interval for the full-sample estimate θ̂ is
@@ -42,7 +44,6 @@ is the (conservative, exact under independence) p-value for H0: x and y independ
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -50,13 +51,9 @@ from typing import Any
 import numpy as np
 
 from mi_toolkit._progress import progress_reporter
-from mi_toolkit._validation import (
-    as_variable,
-    check_choice,
-    check_positive_int,
-    check_same_length,
-)
-from mi_toolkit.api import build_estimator, estimate_mi
+from mi_toolkit._validation import Variable, check_choice, check_positive_int
+from mi_toolkit.api import build_estimator, mi_of_variables, prepare_pair
+from mi_toolkit.estimators.base import Estimator
 from mi_toolkit.result import MIEstimate
 
 __all__ = ["BootstrapInterval", "PermutationTest", "bootstrap_ci", "permutation_test"]
@@ -140,48 +137,33 @@ def _check_confidence(confidence: Any) -> float:
 
 
 def _replicates(
-    x: np.ndarray,
-    y: np.ndarray,
+    estimator: Estimator,
+    x: Variable,
+    y: Variable,
     rows: Callable[[int], tuple[np.ndarray, np.ndarray]],
     count: int,
     label: str,
     progress: bool | None,
-    estimate_kwargs: dict[str, Any],
+    units: str,
 ) -> np.ndarray:
     """Estimates on ``count`` row selections ``(x rows, y rows) = rows(b)``."""
     report = progress_reporter(label, count, progress)
     values = np.empty(count)
-    with warnings.catch_warnings():
+    for b in range(count):  # a loop over replicates; each estimate is a kernel call
+        x_rows, y_rows = rows(b)
         # The full-sample estimate has already said what there is to say.
-        warnings.simplefilter("ignore")
-        for b in range(count):  # a loop over replicates; each estimate is a kernel call
-            x_rows, y_rows = rows(b)
-            values[b] = estimate_mi(x[x_rows], y[y_rows], **estimate_kwargs).value
-            report(b + 1)
+        replicate = mi_of_variables(
+            estimator, x.subset(x_rows), y.subset(y_rows), units, emit_warnings=False
+        )
+        values[b] = replicate.value
+        report(b + 1)
     return values
-
-
-def _prepare(
-    x: Any, y: Any, method: str, units: str, discrete_x: bool | None, discrete_y: bool | None
-) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    # Validate once, then pass the clean arrays with their discrete flags fixed, so that
-    # a replicate is typed like the full sample whatever rows it holds.
-    x_var = as_variable(x, "x", discrete_x)
-    y_var = as_variable(y, "y", discrete_y)
-    check_same_length(x_var, y_var)
-    kwargs = {
-        "method": method,
-        "units": units,
-        "discrete_x": x_var.discrete,
-        "discrete_y": y_var.discrete,
-    }
-    return x_var.values, y_var.values, kwargs
 
 
 def bootstrap_ci(
     x: Any,
     y: Any,
-    method: str,
+    method: str | Estimator,
     *,
     n_resamples: int = 200,
     confidence: float = 0.95,
@@ -234,12 +216,12 @@ def bootstrap_ci(
         raise ValueError(f"n_resamples must be at least 2 to have a spread; got {n_resamples}")
     level = _check_confidence(confidence)
     check_choice(scheme, "scheme", SCHEMES)
-    x_values, y_values, kwargs = _prepare(x, y, method, units, discrete_x, discrete_y)
-    estimate = estimate_mi(x_values, y_values, **kwargs, **params)
+    estimator = build_estimator(method, **params)
+    x_var, y_var = prepare_pair(x, y, discrete_x, discrete_y)
+    estimate = mi_of_variables(estimator, x_var, y_var, units)
     if scheme == "auto":
-        estimator = build_estimator(method, **params)
         scheme = "resample" if estimator.repeated_rows_ok else "subsample"
-    n = x_values.shape[0]
+    n = x_var.n_samples
     rng = np.random.default_rng(seed)
     if scheme == "resample":
         draws = [rng.integers(0, n, size=n) for _ in range(n_resamples)]
@@ -251,13 +233,14 @@ def bootstrap_ci(
         draws = [np.sort(rng.choice(n, size=m, replace=False)) for _ in range(n_resamples)]
         scale = math.sqrt(m / (n - m))
     replicates = _replicates(
-        x_values,
-        y_values,
+        estimator,
+        x_var,
+        y_var,
         lambda b: (draws[b], draws[b]),
         n_resamples,
         "bootstrap",
         progress,
-        {**kwargs, **params},
+        units,
     )
     alpha = 1.0 - level
     low_q, high_q = np.quantile(replicates, [alpha / 2.0, 1.0 - alpha / 2.0])
@@ -276,7 +259,7 @@ def bootstrap_ci(
 def permutation_test(
     x: Any,
     y: Any,
-    method: str,
+    method: str | Estimator,
     *,
     n_permutations: int = 200,
     seed: int | None = 0,
@@ -316,20 +299,22 @@ def permutation_test(
     0.02
     """
     n_permutations = check_positive_int(n_permutations, "n_permutations", " (e.g. 200)")
-    x_values, y_values, kwargs = _prepare(x, y, method, units, discrete_x, discrete_y)
-    estimate = estimate_mi(x_values, y_values, **kwargs, **params)
-    n = x_values.shape[0]
+    estimator = build_estimator(method, **params)
+    x_var, y_var = prepare_pair(x, y, discrete_x, discrete_y)
+    estimate = mi_of_variables(estimator, x_var, y_var, units)
+    n = x_var.n_samples
     rng = np.random.default_rng(seed)
     shuffles = [rng.permutation(n) for _ in range(n_permutations)]
     every_row = np.arange(n)
     null_values = _replicates(
-        x_values,
-        y_values,
+        estimator,
+        x_var,
+        y_var,
         lambda b: (every_row, shuffles[b]),
         n_permutations,
         "permutation",
         progress,
-        {**kwargs, **params},
+        units,
     )
     exceed = int(np.count_nonzero(null_values >= estimate.value))
     return PermutationTest(

@@ -1,6 +1,25 @@
-"""The estimators. Importing this package registers every method by name."""
+"""The estimators. Importing this package registers every method by name.
+
+The classes can be built directly and passed to :func:`mi_toolkit.estimate_mi` in place of
+a method name, e.g. ``estimate_mi(x, y, KSG(k=5))``; the short names below are the ones
+:mod:`mi_toolkit` exports.
+"""
 
 from mi_toolkit.estimators import binning, gaussian, kde, kl, ksg  # noqa: F401  (registration)
-from mi_toolkit.estimators.base import Estimate, Estimator
+from mi_toolkit.estimators.base import Estimate, Estimator, UndefinedEstimate
+from mi_toolkit.estimators.binning import BinningEstimator as Binning
+from mi_toolkit.estimators.gaussian import GaussianEstimator as Gaussian
+from mi_toolkit.estimators.kde import KDEEstimator as KDE
+from mi_toolkit.estimators.kl import KLEstimator as KL
+from mi_toolkit.estimators.ksg import KSGEstimator as KSG
 
-__all__ = ["Estimate", "Estimator"]
+__all__ = [
+    "KDE",
+    "KL",
+    "KSG",
+    "Binning",
+    "Estimate",
+    "Estimator",
+    "Gaussian",
+    "UndefinedEstimate",
+]

@@ -3,6 +3,12 @@
 An estimator is a frozen dataclass whose fields are its parameters. It works in nats
 on validated :class:`~mi_toolkit._validation.Variable` objects; the front door
 (:mod:`mi_toolkit.api`) handles input checks and units.
+
+The discrete/continuous dispatch lives here, once: :meth:`Estimator.mutual_information`
+sends a pair to :meth:`~Estimator.mi_continuous` (both continuous),
+:meth:`~Estimator.mi_against_labels` (one side discrete) or
+:meth:`~Estimator.mi_discrete` (both discrete), and a method implements the cases it
+supports.
 """
 
 from __future__ import annotations
@@ -15,11 +21,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mi_toolkit._validation import Variable
+from mi_toolkit.result import EstimateWarning
 
 # An estimate this close to log N (relative) counts as saturated.
 _CEILING_TOLERANCE = 0.01
-#: Every saturation warning contains this phrase, so callers can recognise it.
-CEILING_MARKER = "log N ceiling"
 
 
 @dataclass(frozen=True)
@@ -28,10 +33,12 @@ class Estimate:
 
     value: float
     standard_error: float | None = None
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[EstimateWarning, ...] = ()
     components: dict[str, float] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     bias_note: str | None = None
+    #: At a ceiling theory says the estimate cannot pass (see MIEstimate.saturated).
+    saturated: bool = False
 
 
 def mean_with_standard_error(terms: np.ndarray) -> tuple[float, float]:
@@ -43,11 +50,14 @@ def mean_with_standard_error(terms: np.ndarray) -> tuple[float, float]:
     return mean, float(terms.std(ddof=1) / math.sqrt(n))
 
 
-def ceiling_warnings(value: float, n_groups: int, n_samples: int, name: str) -> tuple[str, ...]:
+def ceiling_warnings(
+    value: float, n_groups: int, n_samples: int, name: str
+) -> tuple[EstimateWarning, ...]:
     """Warn when an estimate sits at log N because all samples of one side are distinct.
 
     With X uniform over N distinct samples, H(X) = log N bounds I(X;T) for any T, so an
-    estimate there says that the samples were told apart, not how informative T is.
+    estimate there says that the samples were told apart, not how informative T is. The
+    warning has kind ``"ceiling"``; an estimate carrying it is ``saturated``.
     """
     if n_samples < 2 or n_groups != n_samples:
         return ()
@@ -55,22 +65,25 @@ def ceiling_warnings(value: float, n_groups: int, n_samples: int, name: str) -> 
     if value < ceiling * (1.0 - _CEILING_TOLERANCE):
         return ()
     return (
-        f"The estimate ({value:.4g} nats) is at the {CEILING_MARKER} (log {n_samples} = "
-        f"{ceiling:.4g} nats): all {n_samples} samples of {name} are distinct, so no estimate "
-        "can exceed log N and this one only says that every sample was told apart. Use "
-        "coarser bins, more noise or more samples to measure how much information is kept.",
+        EstimateWarning(
+            "ceiling",
+            f"The estimate ({value:.4g} nats) is at the log N ceiling (log {n_samples} = "
+            f"{ceiling:.4g} nats): all {n_samples} samples of {name} are distinct, so no "
+            "estimate can exceed log N and this one only says that every sample was told "
+            "apart. Use coarser bins, more noise or more samples to measure how much "
+            "information is kept.",
+        ),
     )
 
 
-def split_continuous_and_labels(x: Variable, y: Variable, method: str) -> tuple[Variable, Variable]:
-    """(continuous, discrete) for a mixed pair; an error when both are discrete."""
-    if x.discrete and y.discrete:
-        raise ValueError(
-            f"method {method!r} needs at least one continuous argument, but x and y are both "
-            "discrete; use method='binning' for the exact plug-in value, or pass "
-            "discrete_x=False / discrete_y=False to treat values as continuous"
-        )
-    return (y, x) if x.discrete else (x, y)
+class UndefinedEstimate(ValueError):
+    """The quantity asked for is not defined for this input and method.
+
+    For example I(X;T) with a continuous estimator when every input is distinct: each
+    input's "class" then holds one sample, and T, a deterministic function of X, has no
+    spread within it. Callers that estimate many quantities (the information plane) catch
+    this to record the quantity as undefined and carry on with the rest.
+    """
 
 
 def class_members(
@@ -87,6 +100,14 @@ def class_members(
     if small.size:
         row = labels.values[int(np.argmax(codes == small[0]))]
         value = f"{row[0]:g}" if row.shape[0] == 1 else str(tuple(row.tolist()))
+        if n_groups == labels.n_samples:
+            raise UndefinedEstimate(
+                f"every sample of {labels.name} is distinct, so each of its classes holds "
+                f"one sample, but {reason}; a continuous estimator cannot measure the MI "
+                f"with {labels.name} as labels (for a deterministic map of distinct inputs it "
+                "is infinite for continuous values); use method 'binning' or 'kde', which "
+                "measure it at a chosen resolution"
+            )
         raise ValueError(
             f"the class {labels.name} = {value} has {counts[small[0]]} sample(s), but {reason}, "
             f"so every class needs at least {minimum}; {advice}"
@@ -98,8 +119,11 @@ def class_members(
 class Estimator:
     """Base class. Subclasses are frozen dataclasses registered with ``@register``.
 
-    Subclasses set ``name`` and ``min_samples`` and implement :meth:`mutual_information`
-    and :meth:`entropy`. Parameters are validated in ``__post_init__``.
+    Subclasses set ``name`` and ``min_samples``, implement :meth:`entropy` and the cases
+    of the mutual information they support (:meth:`mi_continuous`,
+    :meth:`mi_against_labels`, :meth:`mi_discrete`), and validate their parameters in
+    ``__post_init__``. An instance can be passed to :func:`mi_toolkit.estimate_mi` in place
+    of a method name, and reused.
     """
 
     name: ClassVar[str]
@@ -112,9 +136,33 @@ class Estimator:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
     def mutual_information(self, x: Variable, y: Variable) -> Estimate:
+        """I(x; y) in nats: the one discrete/continuous dispatch every method shares."""
+        if x.discrete and y.discrete:
+            return self.mi_discrete(x, y)
+        if x.discrete:
+            return self.mi_against_labels(y, x)
+        if y.discrete:
+            return self.mi_against_labels(x, y)
+        return self.mi_continuous(x, y)
+
+    def mi_continuous(self, x: Variable, y: Variable) -> Estimate:
+        """I(x; y) for two continuous variables."""
         raise NotImplementedError
 
+    def mi_against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
+        """I(T; Y) = H(T) − Σ_y p(y) H(T | Y = y) for continuous T and discrete Y."""
+        raise NotImplementedError
+
+    def mi_discrete(self, x: Variable, y: Variable) -> Estimate:
+        """I(x; y) for two discrete variables; by default an error pointing to binning."""
+        raise ValueError(
+            f"method {self.name!r} needs at least one continuous argument, but x and y are "
+            "both discrete; use method='binning' for the exact plug-in value, or pass "
+            "discrete_x=False / discrete_y=False to treat values as continuous"
+        )
+
     def entropy(self, x: Variable) -> Estimate:
+        """H(x) in nats (differential for continuous x, Shannon for discrete x)."""
         raise NotImplementedError
 
     @classmethod

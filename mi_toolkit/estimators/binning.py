@@ -64,6 +64,7 @@ from mi_toolkit.estimators.base import (
     ceiling_warnings,
     mean_with_standard_error,
 )
+from mi_toolkit.result import EstimateWarning
 
 STRATEGIES = ("fixed_range", "fixed_width", "quantize", "equal_mass", "none")
 SCOPES = ("layer", "neuron", "global")
@@ -203,19 +204,24 @@ class BinningEstimator(Estimator):
         labels, n_groups = Variable(variable.name, bins, True).groups()
         return labels, n_groups, outside
 
-    def _clip_warnings(self, variable: Variable, outside: int) -> tuple[str, ...]:
+    def _clip_warnings(self, variable: Variable, outside: int) -> tuple[EstimateWarning, ...]:
         if not outside:
             return ()
         share = outside / variable.values.size
         return (
-            f"{outside} value(s) of {variable.name} ({share:.1%}) lie outside value_range="
-            f"{self.value_range} and were put in the end bins; pass a value_range that covers "
-            "the data, or strategy='fixed_width' for unbounded activations such as ReLU.",
+            EstimateWarning(
+                "clipped",
+                f"{outside} value(s) of {variable.name} ({share:.1%}) lie outside value_range="
+                f"{self.value_range} and were put in the end bins; pass a value_range that covers "
+                "the data, or strategy='fixed_width' for unbounded activations such as ReLU.",
+            ),
         )
 
     # -- estimates --------------------------------------------------------------------
 
     def mutual_information(self, x: Variable, y: Variable) -> Estimate:
+        # The plug-in formula is the same whichever sides are discrete (a continuous side
+        # is binned first), so this method replaces the base class's per-case dispatch.
         x_labels, x_groups, x_outside = self._codes(x)
         y_labels, y_groups, y_outside = self._codes(y)
         joint_labels, joint_groups = group_pairs(x_labels, y_labels)
@@ -237,6 +243,7 @@ class BinningEstimator(Estimator):
             value=value,
             standard_error=standard_error,
             warnings=warnings,
+            saturated=bool(ceiling),
             bias_note=(
                 f"Plug-in MI is biased upwards by about (occupied joint bins − x bins − y bins "
                 f"+ 1) / 2N = {miller:.3g} nats here (Miller 1955); the standard error does "

@@ -43,8 +43,8 @@ from mi_toolkit.estimators.base import (
     Estimator,
     class_members,
     mean_with_standard_error,
-    split_continuous_and_labels,
 )
+from mi_toolkit.result import EstimateWarning
 
 # A covariance whose smallest eigenvalue is below this times its largest is singular.
 _SINGULAR_RATIO = 1e-12
@@ -72,12 +72,13 @@ def _log_density(values: np.ndarray, covariance: np.ndarray) -> np.ndarray:
     return -0.5 * (np.einsum("ij,ij->j", whitened, whitened) + log_det + d * math.log(2 * math.pi))
 
 
-def _singular_warning(name: str, ridge: float) -> str:
-    return (
+def _singular_warning(name: str, ridge: float) -> EstimateWarning:
+    return EstimateWarning(
+        "singular_covariance",
         f"The covariance of {name} is singular (constant or collinear columns, or fewer "
         f"samples than dimensions); λ = {ridge:.3g} was added to its diagonal. Constant "
         "columns cancel out of the MI, but exactly dependent features make the true MI "
-        "infinite and this value depends on λ (parameter regularization)."
+        "infinite and this value depends on λ (parameter regularization).",
     )
 
 
@@ -105,9 +106,7 @@ class GaussianEstimator(Estimator):
         value, standard_error = mean_with_standard_error(-log_density)
         return Estimate(value, standard_error, tuple(warnings))
 
-    def mutual_information(self, x: Variable, y: Variable) -> Estimate:
-        if x.discrete or y.discrete:
-            return self._against_labels(*split_continuous_and_labels(x, y, self.name))
+    def mi_continuous(self, x: Variable, y: Variable) -> Estimate:
         joint_values = np.hstack((x.values, y.values))
         # One ridge for all three blocks keeps det Σ_xx, det Σ_yy and det Σ consistent.
         covariance, ridge = _regularised_covariance(joint_values, self.regularization)
@@ -131,7 +130,7 @@ class GaussianEstimator(Estimator):
             details={"ridge": ridge},
         )
 
-    def _against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
+    def mi_against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
         classes = class_members(labels, 2, "method 'gaussian' fits a Gaussian to each class")
         log_marginal, warnings = self._fitted_log_density(continuous.values, continuous.name)
         log_conditional = np.empty_like(log_marginal)

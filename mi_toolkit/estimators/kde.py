@@ -108,6 +108,8 @@ class KDEEstimator(Estimator):
         return Estimate(value, standard_error, details={"backend": backend})
 
     def mutual_information(self, x: Variable, y: Variable) -> Estimate:
+        # One rule for every case (module docstring: which argument is noisy), so this
+        # method replaces the base class's per-case dispatch.
         grouped, noisy = (y, x) if (y.discrete and not x.discrete) else (x, y)
         labels, n_groups = grouped.groups()
         log_total, log_same, backend = self._log_sums(noisy.values, labels)
@@ -115,10 +117,12 @@ class KDEEstimator(Estimator):
         value, standard_error = mean_with_standard_error(terms)
         entropy = self._entropy_from_sums(log_total, noisy.n_features)
         noisy_name = f"{noisy.name}+Z"
+        ceiling = ceiling_warnings(value, n_groups, grouped.n_samples, grouped.name)
         return Estimate(
             value=value,
             standard_error=standard_error,
-            warnings=ceiling_warnings(value, n_groups, grouped.n_samples, grouped.name),
+            warnings=ceiling,
+            saturated=bool(ceiling),
             components={
                 f"H({noisy_name})": entropy,
                 f"H({noisy_name}|{grouped.name})": entropy - value,

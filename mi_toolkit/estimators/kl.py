@@ -101,8 +101,8 @@ from mi_toolkit.estimators.base import (
     Estimator,
     class_members,
     mean_with_standard_error,
-    split_continuous_and_labels,
 )
+from mi_toolkit.result import EstimateWarning
 
 _DEFAULT_K = 3
 # Default k for weighted KL: the smallest k from _MIN_WEIGHTED_K whose weights stay within
@@ -304,10 +304,7 @@ class KLEstimator(Estimator):
 
     # -- mutual information ---------------------------------------------------------------
 
-    def mutual_information(self, x: Variable, y: Variable) -> Estimate:
-        if x.discrete or y.discrete:
-            continuous, labels = split_continuous_and_labels(x, y, self.name)
-            return self._against_labels(continuous, labels)
+    def mi_continuous(self, x: Variable, y: Variable) -> Estimate:
         info: dict = {}
         fused = self._fused_terms(x, y, info)
         if fused is not None:
@@ -331,7 +328,7 @@ class KLEstimator(Estimator):
             bias_note=knn_bias_note("Kozachenko–Leonenko MI", joint_dim, x.n_samples),
         )
 
-    def _against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
+    def mi_against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
         info: dict = {}
         h_all = self._entropy_terms(continuous.values, continuous.name, info)
         h_within = np.empty_like(h_all)
@@ -362,14 +359,17 @@ class KLEstimator(Estimator):
             ),
         )
 
-    def _weight_warnings(self, info: dict) -> tuple[str, ...]:
+    def _weight_warnings(self, info: dict) -> tuple[EstimateWarning, ...]:
         large = {w: m for w, m in info.get("max_abs_weight", {}).items() if m > _MAX_WEIGHT}
         if not large:
             return ()
         where, size = max(large.items(), key=lambda item: item[1])
         return (
-            f"The weighted KL weights for {where} reach ±{size:.3g} (k={info['k'][where]}), "
-            "which inflates the variance by about the sum of their squares; in this "
-            "dimension the bias cancellation needs a larger k or more samples, or use "
-            "weighted=False.",
+            EstimateWarning(
+                "large_weights",
+                f"The weighted KL weights for {where} reach ±{size:.3g} (k={info['k'][where]}), "
+                "which inflates the variance by about the sum of their squares; in this "
+                "dimension the bias cancellation needs a larger k or more samples, or use "
+                "weighted=False.",
+            ),
         )

@@ -93,7 +93,6 @@ from mi_toolkit.estimators.base import (
     Estimator,
     class_members,
     mean_with_standard_error,
-    split_continuous_and_labels,
 )
 
 TRANSFORMS = ("none", "standardize", "rank")
@@ -178,10 +177,7 @@ class KSGEstimator(Estimator):
         )
         return dist[:, -1], n_x, n_y, engine
 
-    def mutual_information(self, x: Variable, y: Variable) -> Estimate:
-        if x.discrete or y.discrete:
-            continuous, labels = split_continuous_and_labels(x, y, self.name)
-            return self._against_labels(continuous, labels)
+    def mi_continuous(self, x: Variable, y: Variable) -> Estimate:
         n = x.n_samples
         check_enough_neighbours(n, self.k, "(x, y)")
         x_values = _transform(x.values, self.transform)
@@ -208,7 +204,7 @@ class KSGEstimator(Estimator):
 
     # -- continuous against labels (Ross 2014) -------------------------------------------
 
-    def _against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
+    def mi_against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
         n = continuous.n_samples
         values = _transform(continuous.values, self.transform)
         device = resolve_backend(self.device)
