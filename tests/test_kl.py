@@ -163,6 +163,7 @@ def test_result_records_parameters_and_bias_note():
         "k": 3,
         "weighted": False,
         "whiten": False,
+        "transform": "standardize",
         "algorithm": "auto",
         "device": None,
         "progress": None,
@@ -220,11 +221,12 @@ def test_both_discrete_is_refused():
         estimate_mi(labels, labels, "kl")
 
 
-def test_singular_covariance_with_whitening_is_refused():
+@pytest.mark.parametrize("whiten", [False, True])
+def test_collinear_columns_are_refused_by_name(whiten):
     x, y, _ = gaussian_pairs(2, 200, seed=17)
     x[:, 1] = 2.0 * x[:, 0]
-    with pytest.raises(ValueError, match="whiten=True needs a non-singular covariance of x"):
-        estimate_mi(x, y, "kl", whiten=True)
+    with pytest.raises(ValueError, match=r"columns x\[0\], x\[1\] of x are linearly dependent"):
+        estimate_mi(x, y, "kl", whiten=whiten)
 
 
 def test_nan_input_is_refused():

@@ -1,9 +1,31 @@
-"""Parameter checks, class splitting and bias notes shared by the kNN estimators."""
+"""What the kNN estimators ("kl", "ksg") share: parameter checks, the preparation of each
+block of coordinates before a neighbour search, and bias notes.
+
+Preparing a block (:func:`prepare_block`) is where the trust rules of the kNN methods live:
+
+- constant columns are dropped (they carry no information, and a zero spread would make a
+  kNN entropy −∞), and the estimators record which in ``details``;
+- ``transform="standardize"`` (the default) divides each column by its spread, which makes
+  the estimate scale-invariant per column, as scikit-learn's ``mutual_info_regression``
+  and the Beyond-Normal benchmark do; ``"none"`` keeps the raw geometry, scaled only by one
+  exact power of two so that squared distances neither underflow (values near 1e-160) nor
+  overflow (near 1e300), which changes no neighbour and no count;
+- repeated rows (a neighbour at distance 0, log 0) are refused by :func:`check_distinct_rows`
+  before any search, whichever neighbour order they would fall on.
+
+A block keeps the log of the volume change of its map, Σ_j log s_j for the column scales
+s_j, so that a Kozachenko–Leonenko entropy of the prepared block plus that sum is the
+entropy of the original block (differential entropy moves by log|det A| under x -> A x).
+"""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 
+from mi_toolkit._grouping import group_rows
 from mi_toolkit._validation import check_choice, check_positive_int
 from mi_toolkit.estimators._device import check_device
 from mi_toolkit.estimators._knn_kernels import ALGORITHMS
@@ -30,17 +52,175 @@ def check_enough_neighbours(n: int, k: int, where: str) -> None:
         )
 
 
+_REPEAT_ADVICE = (
+    "kNN estimators assume continuous data, where a repeat has probability 0: mark a "
+    "variable with repeated values as discrete (discrete_x=True / discrete_y=True), use "
+    "method 'binning' or 'kde', or add noise far below the data's scale, e.g. "
+    "x + 1e-10 * x.std() * rng.standard_normal(x.shape)"
+)
+
+
 def check_positive_radii(radii: np.ndarray, where: str, method: str) -> None:
-    """Refuse a zero neighbour distance: it comes from repeated rows and gives log 0."""
+    """Refuse a zero neighbour distance (a backstop: repeats are refused before searching)."""
     zero = np.flatnonzero(radii <= 0.0)
     if zero.size:
         raise ValueError(
             f"method {method!r}: sample {zero[0]} of {where} (and {zero.size - 1} other(s)) "
-            "has a neighbour at distance 0 among its nearest neighbours, because rows repeat. "
-            "kNN estimators assume continuous data: mark a variable with repeated values as "
-            "discrete (discrete_x=True / discrete_y=True), or add noise far below the data's "
-            "scale, e.g. x + 1e-10 * x.std() * rng.standard_normal(x.shape)"
+            f"has a neighbour at distance 0: rows repeat, or differ below float64's "
+            f"resolution. {_REPEAT_ADVICE}"
         )
+
+
+def check_distinct_rows(values: np.ndarray, where: str, method: str) -> None:
+    """Refuse repeated rows: any of them is a neighbour at distance 0 of the others.
+
+    Checking the k-th neighbour's distance alone misses rows repeated fewer than k + 1
+    times, which still put log 0 (KL) or a zero-width ball (KSG) among the nearer
+    neighbours and bias the estimate silently; so the rows themselves are compared.
+    """
+    labels, n_groups = group_rows(values)
+    if n_groups == values.shape[0]:
+        return
+    counts = np.bincount(labels, minlength=n_groups)
+    first_repeat = int(np.flatnonzero(counts[labels] > 1)[0])
+    raise ValueError(
+        f"method {method!r}: rows repeat: {values.shape[0] - n_groups} row(s) of {where} "
+        f"repeat an earlier row (the first repeated row is sample {first_repeat}), so some "
+        f"samples have a neighbour at distance 0. {_REPEAT_ADVICE}"
+    )
+
+
+@dataclass(frozen=True)
+class PreparedBlock:
+    """A block of coordinates ready for a neighbour search.
+
+    ``values`` holds the kept columns after the transform; ``log_scale`` is Σ_j log s_j,
+    the entropy the map removed (add it back to an entropy of ``values``); ``kept`` and
+    ``dropped`` are the original column indices kept and dropped as constant.
+    """
+
+    values: np.ndarray
+    log_scale: float
+    kept: np.ndarray
+    dropped: np.ndarray
+
+
+def _power_of_two_exponents(magnitudes: np.ndarray) -> np.ndarray:
+    """e with magnitude · 2^-e in [0.5, 1) (0 for a zero magnitude): an exact rescaling."""
+    return np.frexp(magnitudes)[1].astype(np.float64)
+
+
+def prepare_block(values: np.ndarray, transform: str) -> PreparedBlock:
+    """Drop constant columns, then standardise each column or rescale by a power of two.
+
+    ``transform`` is ``"standardize"`` (each column to mean 0 and standard deviation 1,
+    computed after an exact power-of-two rescaling so that neither 1e300 nor 1e-300 values
+    overflow or underflow), ``"none"`` (one power of two for the whole block, exact:
+    distances keep their order and ties), or ``"rank"`` (each column's ranks / N, the
+    empirical copula: an MI-preserving map with no entropy correction, for MI only).
+    """
+    constant = np.ptp(values, axis=0) == 0.0
+    kept = np.flatnonzero(~constant)
+    block = values[:, kept]
+    if block.shape[1] == 0:
+        return PreparedBlock(block, 0.0, kept, np.flatnonzero(constant))
+    if transform == "rank":
+        # Imported here: scipy.stats takes 0.7 s to import, and only this option needs it.
+        from scipy.stats import rankdata
+
+        ranks = rankdata(block, axis=0) / block.shape[0]
+        return PreparedBlock(np.ascontiguousarray(ranks), 0.0, kept, np.flatnonzero(constant))
+    if transform == "standardize":
+        exponents = _power_of_two_exponents(np.abs(block).max(axis=0))
+        scaled = np.ldexp(block, -exponents.astype(np.int64))
+        spread = scaled.std(axis=0)
+        standard = (scaled - scaled.mean(axis=0)) / spread
+        log_scale = float(np.sum(np.log(spread)) + math.log(2.0) * exponents.sum())
+        return PreparedBlock(
+            np.ascontiguousarray(standard), log_scale, kept, np.flatnonzero(constant)
+        )
+    exponent = int(_power_of_two_exponents(np.abs(block).max()))
+    rescaled = np.ascontiguousarray(np.ldexp(block, -exponent))
+    return PreparedBlock(
+        rescaled, block.shape[1] * exponent * math.log(2.0), kept, np.flatnonzero(constant)
+    )
+
+
+def prepare_pair(
+    x: np.ndarray, y: np.ndarray, transform: str
+) -> tuple[PreparedBlock, PreparedBlock]:
+    """:func:`prepare_block` for both sides of an MI estimate.
+
+    With ``transform="none"`` one power of two scales x and y together, so that the joint
+    space keeps exactly the raw geometry (two different factors would reweigh x against
+    y); each block's ``log_scale`` is then its own dimension times that power.
+    """
+    if transform != "none":
+        return prepare_block(x, transform), prepare_block(y, transform)
+    joint = prepare_block(np.hstack((x, y)), "none")
+    d_x = x.shape[1]
+    split = int(np.searchsorted(joint.kept, d_x))
+    per_column = joint.log_scale / max(joint.values.shape[1], 1)
+    blocks = []
+    for columns, offset, dropped in (
+        (slice(None, split), 0, joint.dropped[joint.dropped < d_x]),
+        (slice(split, None), d_x, joint.dropped[joint.dropped >= d_x] - d_x),
+    ):
+        values = np.ascontiguousarray(joint.values[:, columns])
+        kept = joint.kept[columns] - offset
+        blocks.append(PreparedBlock(values, per_column * values.shape[1], kept, dropped))
+    return blocks[0], blocks[1]
+
+
+def check_not_degenerate(values: np.ndarray, where: str, names: list[str], method: str) -> None:
+    """Refuse a block whose columns are linearly dependent (its entropy is −∞).
+
+    Points on a lower-dimensional subspace make every kNN ball flat, so a
+    Kozachenko–Leonenko entropy falls without bound as N grows. The test is the smallest
+    eigenvalue of the columns' correlation matrix (``values`` are standardised or at least
+    of one scale), against a tolerance far above rounding and far below any real spread.
+    """
+    n, d = values.shape
+    if d == 1:
+        return
+    if n <= d:
+        raise ValueError(
+            f"method {method!r}: {where} has {n} sample(s) in {d} dimensions, so its samples "
+            "lie on a lower-dimensional plane and its kNN entropy is not defined; pass more "
+            f"than {d} samples, or fewer columns"
+        )
+    centred = values - values.mean(axis=0)
+    spread = np.sqrt((centred**2).sum(axis=0))
+    # A column constant in this block (a class, say) leaves only rounding in `centred`.
+    flat = spread <= _DEGENERATE_SPREAD * math.sqrt(n) * np.abs(values).max(axis=0)
+    if flat.any():
+        involved = [names[j] for j in np.flatnonzero(flat)]
+        raise ValueError(
+            f"method {method!r}: the column(s) {', '.join(involved)} are constant in "
+            f"{where}, so its samples lie on a lower-dimensional plane and the differential "
+            "entropy is −∞ (the MI may be infinite); remove those columns, or estimate "
+            "with method 'binning' or 'kde'"
+        )
+    correlation = (centred / spread).T @ (centred / spread)
+    eigenvalues, vectors = np.linalg.eigh(correlation)
+    if eigenvalues[0] > _DEGENERATE_EIGENVALUE:
+        return
+    weights = np.abs(vectors[:, 0])
+    involved = [names[j] for j in np.flatnonzero(weights > 0.1 * weights.max())]
+    raise ValueError(
+        f"method {method!r}: the columns {', '.join(involved)} of {where} are linearly "
+        "dependent (collinear), so the samples lie on a lower-dimensional plane and the "
+        "differential entropy is −∞ (the MI with the other side may be infinite). Remove "
+        "redundant columns (keep one of each dependent set) or reduce the dimension first, "
+        "e.g. with PCA"
+    )
+
+
+# Smallest eigenvalue of a correlation matrix (trace d) below which the columns count as
+# dependent: exact dependence leaves ~1e-16 from rounding, real data far above 1e-10.
+_DEGENERATE_EIGENVALUE = 1e-10
+# A column whose spread is below this times its magnitude is constant up to rounding.
+_DEGENERATE_SPREAD = 1e-12
 
 
 # Measured with this package (the report of issue 3): 10+10-D Gaussian pairs with
