@@ -144,22 +144,22 @@ def estimate_mi(
 
     Parameters
     ----------
-    x, y:
+    x, y : array_like
         Samples, shape ``(n_samples,)`` or ``(n_samples, n_features)``, as numpy arrays,
-        torch tensors or nested lists, one row per sample in the same order. In the
-        information plane, ``estimate_mi(X, T, ...)`` for the input and a layer and
-        ``estimate_mi(T, Y, ...)`` for a layer and the labels.
-    method:
+        torch tensors (bfloat16 included) or nested lists, one row per sample in the same
+        order. In the information plane, ``estimate_mi(X, T, ...)`` for the input and a
+        layer and ``estimate_mi(T, Y, ...)`` for a layer and the labels.
+    method : str or Estimator
         ``"binning"``, ``"kde"``, ``"gaussian"``, ``"kl"`` or ``"ksg"`` (see
-        :func:`list_methods`). Each method's module docstring states its formula and the
-        paper it comes from.
-    units:
-        ``"nats"`` (default) or ``"bits"``. Estimators work in nats internally.
-    discrete_x, discrete_y:
+        :func:`list_methods`), or an estimator instance built once and reused, such as
+        ``KSG(k=5)`` (then pass no ``**params``).
+    units : {"nats", "bits"}, optional
+        Units of the result. Estimators work in nats internally.
+    discrete_x, discrete_y : bool or None, optional
         Whether a side is discrete. By default integer, boolean and string arrays are
         discrete and float arrays continuous. A discrete side is grouped by its unique
         rows.
-    **params:
+    **params
         The method's parameters, e.g. ``noise_variance=1e-3`` for ``"kde"`` or
         ``bin_width=0.07`` for ``"binning"``. Unknown names raise an error listing the
         valid ones.
@@ -168,13 +168,52 @@ def estimate_mi(
     -------
     MIEstimate
         The value (``float(result)`` works) with units, method, every parameter used,
-        ``n_samples``, a standard error where the method has one, plain-words warnings,
-        the entropies it was built from, and a ``bias_note`` where theory gives one. For
-        a confidence interval or a test of independence with any method, see
+        ``n_samples``, a standard error where the method has one, plain-words
+        ``warnings`` (each with a ``kind``), ``saturated`` when the value sits at a
+        ceiling, the entropies it was built from, and a ``bias_note`` where theory gives
+        one. For a confidence interval or a test of independence with any method, see
         :func:`mi_toolkit.bootstrap_ci` and :func:`mi_toolkit.permutation_test`.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad input (NaN or inf, mismatched lengths, too few samples, repeated rows for a kNN
+        method, collinear columns for ``"kl"``, ...), with the argument named and what to
+        do.
 
     Notes
     -----
+    With N samples and, for a discrete side, the plug-in p̂ of its groups:
+
+    ``binning`` [1]_, [2]_, [5]_
+        Plug-in MI of the binned values B(·),
+        :math:`\hat I = \frac1N \sum_i \log \frac{N c(b^x_i, b^y_i)}{c(b^x_i)\,c(b^y_i)}`,
+        with c the counts. Biased upwards by about (occupied joint − x − y bins + 1)/2N.
+    ``kde`` [3]_, [2]_
+        Pairwise-distance bound on H(T+Z), Z ~ N(0, σ²I), and
+        :math:`\hat I(X;T) = \hat H(X) - \frac1N \sum_i \log (S_i / S_i^{x})` with
+        :math:`S_i = \sum_j K_{ij}`, :math:`S_i^{x} = \sum_{j: x_j = x_i} K_{ij}` and
+        :math:`K_{ij} = e^{-\|t_i - t_j\|^2 / 2σ^2}`. X is grouped by its rows, so for two
+        continuous variables it measures I(X; Y+Z) with X's rows as labels (a warning
+        says so); as σ² → 0 over distinct inputs it climbs to log N.
+    ``gaussian`` [2]_
+        :math:`\hat I = \frac12 \log \frac{\det Σ_{xx} \det Σ_{yy}}{\det Σ}` of the sample
+        covariance; exact for Gaussian data, biased upwards by about d_x d_y / 2N.
+    ``kl`` [4]_, [7]_, [8]_
+        Kozachenko–Leonenko entropies,
+        :math:`\hat H = ψ(N) - ψ(k) + \log V_d + \frac dN \sum_i \log ρ_{k,i}`, and
+        :math:`\hat I = \hat H(x) + \hat H(y) - \hat H(x, y)`.
+    ``ksg`` [4]_, [6]_
+        :math:`\hat I_1 = ψ(k) + ψ(N) - \frac1N \sum_i [ψ(n_x(i) + 1) + ψ(n_y(i) + 1)]`
+        with max-norm balls (variant 2 with ≤ counts); Ross's estimator against labels.
+
+    The kNN methods (``kl``, ``ksg``) standardise each column by default
+    (``transform="standardize"``), so the value does not depend on units; they refuse
+    repeated rows (a neighbour at distance 0), drop constant columns (listed in
+    ``details``) and underestimate large MI in high dimension (their ``bias_note`` says
+    how much). Every module ``mi_toolkit/estimators/<method>.py`` states its formula,
+    standard error and bias in full.
+
     How each method treats each case:
 
     ===========  ==========================  ==========================  ====================
@@ -182,32 +221,52 @@ def estimate_mi(
     ===========  ==========================  ==========================  ====================
     binning      plug-in MI of both binned   H(B(T)) − Σ p(y) H(B(T)|y)   exact plug-in MI
     kde          x grouped by unique rows,   discrete side grouped,       x grouped, y noisy
-                 y noisy (y + Z)             the other noisy
+                 y noisy (y + Z); warned     the other noisy
     gaussian     closed form                 H(T) − Σ p(y) H(T|y),        error
                                              Gaussian per class
-    kl           Ĥ(x) + Ĥ(y) − Ĥ(x,y),       H(T) − Σ p(y) H(T|y), kNN    error
-                 Kozachenko–Leonenko kNN     entropy within each class
-                 entropies (weighted,        (each class > k samples)
-                 whitened on request)
-    ksg          KSG 1 or 2, max-norm        Ross (2014): k-th neighbour  error
-                 joint neighbours and        within the class, counts in
-                 marginal counts             all samples
+    kl           Ĥ(x) + Ĥ(y) − Ĥ(x,y)        H(T) − Σ p(y) H(T|y), kNN    error
+                                             entropy within each class
+    ksg          KSG 1 or 2, max-norm        Ross (2014)                  error
     ===========  ==========================  ==========================  ====================
 
-    In every case with a discrete (grouped) side, I(T;Y) = H(T) − Σ_y p(y) H(T|Y=y).
-    The kNN methods (kl, ksg) need continuous data without repeated rows (a neighbour at
-    distance 0 is an error that says so) and underestimate large MI in high dimension
-    (their results carry a ``bias_note``).
-    With X uniform over N distinct samples no estimate of I(X;T) can exceed log N; an
-    estimate at that ceiling carries a warning.
+    In every case with a discrete (grouped) side, I(T;Y) = H(T) − Σ_y p(y) H(T|Y=y). With
+    X uniform over N distinct samples no estimate of I(X;T) can exceed log N; an estimate
+    at that ceiling is ``saturated`` and carries a warning. A continuous method (gaussian,
+    kl, ksg) against labels that are all distinct raises
+    :class:`~mi_toolkit.estimators.UndefinedEstimate`: I(X;T) of a deterministic layer
+    over distinct inputs is not defined for them.
+
+    References
+    ----------
+    .. [1] R. Shwartz-Ziv and N. Tishby, "Opening the black box of deep neural networks
+       via information", arXiv:1703.00810, 2017.
+    .. [2] A. M. Saxe et al., "On the information bottleneck theory of deep learning",
+       ICLR, 2018.
+    .. [3] A. Kolchinsky and B. D. Tracey, "Estimating mixture entropy with pairwise
+       distances", Entropy 19(7):361, 2017.
+    .. [4] A. Kraskov, H. Stögbauer and P. Grassberger, "Estimating mutual information",
+       Phys. Rev. E 69:066138, 2004.
+    .. [5] G. A. Miller, "Note on the bias of information estimates", in Information
+       Theory in Psychology, 1955.
+    .. [6] B. C. Ross, "Mutual information between discrete and continuous data sets",
+       PLoS ONE 9(2):e87357, 2014.
+    .. [7] L. F. Kozachenko and N. N. Leonenko, "Sample estimate of the entropy of a
+       random vector", Problems Inform. Transmission 23:95–101, 1987.
+    .. [8] T. B. Berrett, R. J. Samworth and M. Yuan, "Efficient multivariate entropy
+       estimation via k-nearest neighbour distances", Ann. Statist. 47(1), 2019.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from mi_toolkit import estimate_mi
+    >>> from mi_toolkit import KSG, estimate_mi
     >>> bits = np.array([[int(b) for b in f"{i:03b}"] for i in range(8)])
     >>> round(float(estimate_mi(bits, bits, method="binning", units="bits")), 6)
     3.0
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal(2000)
+    >>> y = x + rng.standard_normal(2000)  # I = log(2) / 2 = 0.347 nats
+    >>> round(float(estimate_mi(1000 * x, y, KSG(k=5))), 1)
+    0.3
     """
     unit_scale(units)  # fail on bad units before any work
     estimator = build_estimator(method, **params)
@@ -225,10 +284,26 @@ def estimate_entropy(
 ) -> MIEstimate:
     r"""Estimate the entropy H(x) (differential for continuous x, Shannon for discrete x).
 
-    ``"binning"`` gives the plug-in entropy of the binned (or, for discrete x, the raw)
-    rows; ``"kde"`` the bound on the entropy of x + Z, Z ~ N(0, σ² I); ``"gaussian"``
-    ½ log det(2πe Σ); ``"kl"`` the Kozachenko–Leonenko k-th neighbour estimate (``"ksg"``
-    has no entropy: it raises). Parameters and the result are as for :func:`estimate_mi`.
+    Parameters
+    ----------
+    x : array_like
+        Samples, shape ``(n_samples,)`` or ``(n_samples, n_features)``.
+    method : str or Estimator
+        ``"binning"`` (plug-in entropy of the binned, or for discrete x the raw, rows),
+        ``"kde"`` (the bound on the entropy of x + Z, Z ~ N(0, σ² I)), ``"gaussian"``
+        (½ log det(2πe Σ)) or ``"kl"`` (Kozachenko–Leonenko); ``"ksg"`` has no entropy and
+        raises. Or an estimator instance.
+    units : {"nats", "bits"}, optional
+        Units of the result.
+    discrete : bool or None, optional
+        Whether x is discrete (default: integer, boolean and string data are).
+    **params
+        The method's parameters, as for :func:`estimate_mi`.
+
+    Returns
+    -------
+    MIEstimate
+        As for :func:`estimate_mi`, with ``quantity="entropy"``.
     """
     unit_scale(units)
     estimator = build_estimator(method, **params)
