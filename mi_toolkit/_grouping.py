@@ -1,4 +1,4 @@
-"""Grouping samples by identical rows, and plug-in entropies of the groups.
+"""Grouping samples by identical rows, and the empirical log-probabilities of the groups.
 
 Discrete variables (labels, inputs grouped by unique rows, binned activations) enter
 every estimator as integer group labels. Rows are hashed in a numba kernel with open
@@ -97,11 +97,3 @@ def log_group_probabilities(labels: np.ndarray, n_groups: int) -> np.ndarray:
     counts = np.bincount(labels, minlength=n_groups)
     # One log per group, then a gather: groups are far fewer than samples.
     return (np.log(counts) - np.log(labels.shape[0]))[labels]
-
-
-def plugin_entropy(labels: np.ndarray, n_groups: int) -> float:
-    """Plug-in (maximum-likelihood) entropy of group labels, in nats."""
-    counts = np.bincount(labels, minlength=n_groups)
-    counts = counts[counts > 0]
-    n = labels.shape[0]
-    return float(np.log(n) - np.dot(counts, np.log(counts)) / n)
