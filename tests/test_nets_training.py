@@ -76,10 +76,15 @@ def test_ensemble_members_equal_single_runs(tmp_path):
     train(replace(QUICK, seeds=(1,)), tmp_path / "one", quiet=True)
     together, alone = open_dump(tmp_path / "all"), open_dump(tmp_path / "one")
     assert together.members == 3
+    # torch's batched product (bmm) picks its CPU kernel by batch size, and on some CPUs
+    # (AMD EPYC, measured) three members and one round differently by a float32 ulp; the
+    # member then drifts from the single run by rounding that grows about 1.6e-7 per epoch
+    # (4.8e-6 at epoch 29). Elsewhere the two are bitwise equal. Different seeds differ by
+    # about 0.1, so 10x the measured drift still tells a mixed-up member at once.
     for epoch in together.epochs:
         for name in together.layers:
-            np.testing.assert_array_equal(
-                together.activations(epoch, name, 1), alone.activations(epoch, name, 0)
+            np.testing.assert_allclose(
+                together.activations(epoch, name, 1), alone.activations(epoch, name, 0), atol=5e-5
             )
     # Different seeds give different networks.
     assert not np.allclose(together.activations(29, "layer1", 0), alone.activations(29, "layer1"))
