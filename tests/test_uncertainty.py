@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from _knn_cases import gaussian_pairs
+from _cases import gaussian_pairs, two_class_mixture
 
 from mi_toolkit import bootstrap_ci, permutation_test
 
@@ -19,8 +19,8 @@ def dependent():
 
 @pytest.fixture(scope="module")
 def independent():
-    rng = np.random.default_rng(1)
-    return rng.standard_normal((600, 2)), rng.standard_normal((600, 2))
+    x, y, _ = gaussian_pairs(2, 600, seed=1, rho=0.0)
+    return x, y
 
 
 # -- bootstrap ------------------------------------------------------------------------------
@@ -65,9 +65,7 @@ def test_explicit_resampling_of_a_knn_method_is_refused_clearly(dependent):
 
 
 def test_bootstrap_passes_parameters_units_and_labels():
-    rng = np.random.default_rng(7)
-    labels = rng.integers(0, 2, size=800)
-    t = rng.standard_normal(800) + 2.0 * labels
+    t, labels, _ = two_class_mixture(800, separation=2.0, seed=7)
     ci = bootstrap_ci(
         t, labels, "binning", units="bits", bin_width=0.5, n_resamples=30, seed=8, progress=False
     )
