@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from _cases import gaussian_pairs
+from _cases import Z, gaussian_pairs
 
 from mi_toolkit import MIToolkitWarning, estimate_entropy, estimate_mi
 
@@ -38,7 +38,11 @@ def test_standard_error_matches_the_bivariate_formula():
     rho, n = 0.8, 4000
     x, y, _ = gaussian_pairs(1, n, seed=3, rho=rho)
     result = estimate_mi(x, y, method="gaussian")
-    assert result.standard_error == pytest.approx(rho / math.sqrt(n), rel=0.1)
+    # The per-sample log-density ratio of a Gaussian pair is a quadratic form with
+    # eigenvalues ±rho/2: kurtosis 9 whatever rho, so the sample SD of its N values has
+    # relative standard error sqrt((9 - 1) / 4N) = sqrt(2 / N), 2.2% here. (Measured over
+    # 300 seeds: 1.7%, fitting rho to the same data takes some spread away; this seed -1.6%.)
+    assert result.standard_error == pytest.approx(rho / math.sqrt(n), rel=Z * math.sqrt(2 / n))
 
 
 def test_entropy_of_a_standard_normal(rng):
