@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 from scipy import integrate, stats
+from scipy.spatial.distance import cdist
+from scipy.special import logsumexp
 
 # "Within a few standard errors": 4 SE leaves a seeded test a 1-in-15,000 chance of a
 # false alarm while still catching a bias of a fraction of the noise.
@@ -64,3 +66,10 @@ def plugin_mi_by_hand(a: np.ndarray, b: np.ndarray) -> float:
     outer = p.sum(axis=1, keepdims=True) * p.sum(axis=0, keepdims=True)
     nonzero = p > 0
     return float((p[nonzero] * np.log(p[nonzero] / outer[nonzero])).sum())
+
+
+def dense_upper_entropy(t: np.ndarray, variance: float) -> float:
+    """H_upper from the full distance matrix, as written in Kolchinsky & Tracey."""
+    n, d = t.shape
+    lse = logsumexp(-cdist(t, t, "sqeuclidean") / (2 * variance), axis=1)
+    return d / 2 - np.mean(lse - math.log(n) - d / 2 * math.log(2 * math.pi * variance))
