@@ -24,15 +24,14 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 from mi_toolkit import estimate_mi
+from mi_toolkit.synthetic import CorrelatedPairs
 
 PEER_ROUNDS = 3
 
 
 def _pairs(dim: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """dim independent Gaussian pairs with correlation 0.6 (I = 0.223 nats per pair)."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, dim))
-    return x, 0.6 * x + 0.8 * rng.standard_normal((n, dim))
+    return CorrelatedPairs([0.6] * dim).sample(n, np.random.default_rng(seed))
 
 
 def _best_time(function: Callable[[], object], rounds: int = PEER_ROUNDS) -> float:

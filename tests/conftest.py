@@ -16,15 +16,3 @@ def bits12() -> np.ndarray:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261121)
-
-
-def correlated_gaussian(n: int, rho: float, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """dim independent pairs (X_i, Y_i) with correlation rho; MI = -dim/2 log(1 - rho^2)."""
-    generator = np.random.default_rng(seed)
-    x = generator.standard_normal((n, dim))
-    y = rho * x + np.sqrt(1 - rho**2) * generator.standard_normal((n, dim))
-    return x, y
-
-
-def gaussian_pairs_mi(rho: float, dim: int) -> float:
-    return -0.5 * dim * np.log(1 - rho**2)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy.special import logsumexp
+from _cases import dense_upper_entropy
 
 import mi_toolkit.estimators._kde_kernels as kernels
 from mi_toolkit import estimate_entropy, estimate_mi
@@ -38,14 +38,6 @@ def test_lower_bound_below_upper_within_d_over_2_log_4(bits12, variance):
     lower = estimate_mi(bits12, bits12, method="kde", noise_variance=variance, bound="lower")
     assert lower.value <= upper + 1e-12
     assert upper - lower.value <= 12 / 2 * math.log(4) + 1e-12
-
-
-def dense_upper_entropy(t: np.ndarray, variance: float) -> float:
-    """H_upper from the full distance matrix, as written in Kolchinsky & Tracey."""
-    n, d = t.shape
-    dist = ((t[:, None, :] - t[None, :, :]) ** 2).sum(axis=2)
-    lse = logsumexp(-dist / (2 * variance), axis=1)
-    return d / 2 - np.mean(lse - math.log(n) - d / 2 * math.log(2 * math.pi * variance))
 
 
 def test_entropy_matches_the_dense_formula(rng):

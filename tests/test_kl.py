@@ -7,14 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
-from _knn_cases import (
-    Z,
-    assert_about_zero_when_independent,
-    assert_downward_bias_that_shrinks,
-    gaussian_pairs,
-    rho_for,
-    two_class_mixture,
-)
+from _cases import Z, gaussian_pairs, rho_for, two_class_mixture
+from _knn_cases import assert_about_zero_when_independent, assert_downward_bias_that_shrinks
 
 from mi_toolkit import MIToolkitWarning, estimate_entropy, estimate_mi
 from mi_toolkit.estimators.kl import default_weighted_k, kl_weights, weight_constraints

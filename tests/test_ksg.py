@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _knn_cases import (
-    Z,
-    assert_about_zero_when_independent,
-    assert_downward_bias_that_shrinks,
-    gaussian_pairs,
-    two_class_mixture,
-)
+from _cases import Z, gaussian_pairs, two_class_mixture
+from _knn_cases import assert_about_zero_when_independent, assert_downward_bias_that_shrinks
 from sklearn.feature_selection import mutual_info_regression
 from sklearn.feature_selection._mutual_info import _compute_mi_cc, _compute_mi_cd
 

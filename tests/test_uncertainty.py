@@ -6,9 +6,23 @@ import math
 
 import numpy as np
 import pytest
-from _knn_cases import gaussian_pairs
+from _cases import Z, gaussian_pairs, two_class_mixture
+from scipy import stats
 
 from mi_toolkit import bootstrap_ci, permutation_test
+
+
+def half_width_ratio_error(n_resamples: int, confidence: float = 0.95) -> float:
+    """Standard error of (interval half-width) / (its limit as n_resamples grows).
+
+    Each end of the interval is a sample quantile q_p of the replicates, with standard
+    error sqrt(p (1 - p) / B) / φ(z_p) in units of their SD (nearly normal here); the
+    half-width z_p SD averages the two, nearly independent, ends.
+    """
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    tail = (1 - confidence) / 2
+    one_end = math.sqrt(tail * (1 - tail) / n_resamples) / stats.norm.pdf(z)
+    return one_end / (z * math.sqrt(2))
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +33,8 @@ def dependent():
 
 @pytest.fixture(scope="module")
 def independent():
-    rng = np.random.default_rng(1)
-    return rng.standard_normal((600, 2)), rng.standard_normal((600, 2))
+    x, y, _ = gaussian_pairs(2, 600, seed=1, rho=0.0)
+    return x, y
 
 
 # -- bootstrap ------------------------------------------------------------------------------
@@ -44,18 +58,27 @@ def test_resampling_interval_matches_the_delta_method(dependent):
     assert ci.low < ci.estimate.value < ci.high
     assert ci.low < truth < ci.high
     half_width = 0.5 * (ci.high - ci.low)
-    # 400 replicates pin a 95% quantile to about ±10%; 0.75..1.33 is far outside that.
-    assert 0.75 < half_width / (1.96 * ci.estimate.standard_error) < 1.33
+    # 400 replicates pin the half-width to ±4.8% (measured over 60 bootstrap seeds: mean
+    # 0.985, SD 4.6%; this seed 0.925).
+    ratio = half_width / (1.96 * ci.estimate.standard_error)
+    assert abs(ratio - 1) < Z * half_width_ratio_error(400)
 
 
-@pytest.mark.parametrize("method", ["ksg", "kl"])
-def test_knn_methods_half_sample_and_cover_the_truth(dependent, method):
+# The kNN standard error (SD of the per-sample terms over sqrt N) leaves out that
+# neighbouring samples share terms, and falls short of the spread of the estimate over
+# data sets: measured on this case (1-D pair, N = 1000, 400 seeds) the spread is 1.20 times
+# the mean standard error for KSG and 1.26 times for KL. The half-sample interval tracks
+# the spread (measured half-width over 1.96 SE, 30 bootstrap seeds: KSG 1.22 ± 0.14, KL
+# 1.39 ± 0.17), so it is checked against the spread, not against the standard error.
+@pytest.mark.parametrize(("method", "spread_over_error"), [("ksg", 1.20), ("kl", 1.26)])
+def test_knn_methods_half_sample_and_cover_the_truth(dependent, method, spread_over_error):
     x, y, truth = dependent
     ci = bootstrap_ci(x, y, method, n_resamples=60, seed=6, progress=False)
     assert ci.scheme == "subsample"  # resampled rows would repeat: distance 0
     assert ci.low < truth < ci.high
     half_width = 0.5 * (ci.high - ci.low)
-    assert 0.6 < half_width / (1.96 * ci.estimate.standard_error) < 1.8
+    ratio = half_width / (1.96 * ci.estimate.standard_error)
+    assert abs(ratio - spread_over_error) < Z * half_width_ratio_error(60)
 
 
 def test_explicit_resampling_of_a_knn_method_is_refused_clearly(dependent):
@@ -65,9 +88,7 @@ def test_explicit_resampling_of_a_knn_method_is_refused_clearly(dependent):
 
 
 def test_bootstrap_passes_parameters_units_and_labels():
-    rng = np.random.default_rng(7)
-    labels = rng.integers(0, 2, size=800)
-    t = rng.standard_normal(800) + 2.0 * labels
+    t, labels, _ = two_class_mixture(800, separation=2.0, seed=7)
     ci = bootstrap_ci(
         t, labels, "binning", units="bits", bin_width=0.5, n_resamples=30, seed=8, progress=False
     )
@@ -130,7 +151,9 @@ def test_p_values_are_roughly_uniform_under_independence(method):
     rejections = sum(p <= 0.1 for p in p_values)
     assert rejections <= 10  # binomial(40, 0.1): P(> 10) < 0.2%
     assert min(p_values) >= 1 / 20
-    assert np.mean(p_values) == pytest.approx(0.525, abs=0.15)  # uniform on {1/20..1}
+    # Uniform on {1/20, ..., 1}: mean 0.525, SD sqrt((20² - 1) / 12) / 20 = 0.288, so the
+    # mean of 40 has SD 0.046; 0.15 is 3.3 of those (measured: gaussian 0.523, ksg 0.534).
+    assert np.mean(p_values) == pytest.approx(0.525, abs=0.15)
 
 
 # -- bad input ------------------------------------------------------------------------------------
