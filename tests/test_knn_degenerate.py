@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 import pytest
-from _knn_cases import Z, gaussian_pairs
+from _cases import Z, gaussian_pairs
 
 from mi_toolkit import estimate_entropy, estimate_mi
 
