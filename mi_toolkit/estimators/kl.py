@@ -91,6 +91,7 @@ from mi_toolkit.estimators._knn_common import (
     check_search,
     knn_bias_note,
 )
+from mi_toolkit.estimators._knn_error import check_se_method, knn_mean_and_error
 from mi_toolkit.estimators._knn_kernels import (
     knn_fused_euclidean,
     nearest_neighbors,
@@ -100,7 +101,6 @@ from mi_toolkit.estimators.base import (
     Estimate,
     Estimator,
     class_members,
-    mean_with_standard_error,
     split_continuous_and_labels,
 )
 
@@ -214,8 +214,10 @@ class KLEstimator(Estimator):
     algorithm: str = "auto"
     device: str | None = None
     progress: bool | None = None
+    se_method: str = "scaled"
 
     def __post_init__(self) -> None:
+        check_se_method(self.se_method)
         if self.k is None:
             if not self.weighted:
                 object.__setattr__(self, "k", _DEFAULT_K)
@@ -299,7 +301,7 @@ class KLEstimator(Estimator):
     def entropy(self, x: Variable) -> Estimate:
         info: dict = {}
         terms = self._entropy_terms(x.values, x.name, info)
-        value, standard_error = mean_with_standard_error(terms)
+        value, standard_error = knn_mean_and_error(self, terms, x)
         return Estimate(value, standard_error, self._weight_warnings(info), details=info)
 
     # -- mutual information ---------------------------------------------------------------
@@ -316,7 +318,7 @@ class KLEstimator(Estimator):
             h_x = self._entropy_terms(x.values, x.name, info)
             h_y = self._entropy_terms(y.values, y.name, info)
             h_xy = self._entropy_terms(np.hstack((x.values, y.values)), "(x, y)", info)
-        value, standard_error = mean_with_standard_error(h_x + h_y - h_xy)
+        value, standard_error = knn_mean_and_error(self, h_x + h_y - h_xy, x, y)
         joint_dim = x.n_features + y.n_features
         return Estimate(
             value=value,
@@ -345,7 +347,7 @@ class KLEstimator(Estimator):
         for number, members in enumerate(classes):
             where = f"{continuous.name} in class {number} of {labels.name}"
             h_within[members] = self._entropy_terms(continuous.values[members], where, info)
-        value, standard_error = mean_with_standard_error(h_all - h_within)
+        value, standard_error = knn_mean_and_error(self, h_all - h_within, continuous, labels)
         h = float(h_all.mean())
         info["classes"] = len(classes)
         return Estimate(

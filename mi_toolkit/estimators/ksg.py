@@ -81,6 +81,7 @@ from mi_toolkit.estimators._knn_common import (
     check_search,
     knn_bias_note,
 )
+from mi_toolkit.estimators._knn_error import check_se_method, knn_mean_and_error
 from mi_toolkit.estimators._knn_kernels import (
     count_within,
     ksg_brute,
@@ -92,7 +93,6 @@ from mi_toolkit.estimators.base import (
     Estimate,
     Estimator,
     class_members,
-    mean_with_standard_error,
     split_continuous_and_labels,
 )
 
@@ -128,9 +128,11 @@ class KSGEstimator(Estimator):
     algorithm: str = "auto"
     device: str | None = None
     progress: bool | None = None
+    se_method: str = "scaled"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "k", check_k(self.k))
+        check_se_method(self.se_method)
         if self.variant not in VARIANTS or isinstance(self.variant, bool):
             raise ValueError(f"variant must be 1 or 2 (KSG's two estimators); got {self.variant!r}")
         check_choice(self.transform, "transform", TRANSFORMS)
@@ -194,7 +196,7 @@ class KSGEstimator(Estimator):
         else:
             marginal = digamma(n_x) + digamma(n_y)
             constant = digamma(self.k) - 1.0 / self.k + digamma(n)
-        value, standard_error = mean_with_standard_error(constant - marginal)
+        value, standard_error = knn_mean_and_error(self, constant - marginal, x, y)
         return Estimate(
             value=value,
             standard_error=standard_error,
@@ -230,7 +232,7 @@ class KSGEstimator(Estimator):
         check_positive_radii(radius, f"{continuous.name} within a class", self.name)
         inside = count_within(values, radius, False, self.algorithm, device, progress=self.progress)
         terms = digamma(n) + digamma(self.k) - digamma(class_size) - digamma(inside + 1)
-        value, standard_error = mean_with_standard_error(terms)
+        value, standard_error = knn_mean_and_error(self, terms, continuous, labels)
         return Estimate(
             value=value,
             standard_error=standard_error,
