@@ -22,9 +22,20 @@ entropy being the KL estimate over that class's N_y samples (ψ(N_y) in place of
 per sample, h^T_i − h^{T|y_i}_i. Each class needs more than k samples. Both sides discrete
 is an error (use ``method="binning"``).
 
-The standard error is the CLT one over the per-sample terms of the combined MI above
-(h^X_i + h^Y_i − h^{XY}_i), not a sum of three entropy errors: the three are strongly
-correlated and their errors largely cancel.
+The standard error starts from the CLT one over the per-sample terms of the combined MI
+above (h^X_i + h^Y_i − h^{XY}_i), not a sum of three entropy errors: the three are
+strongly correlated and their errors largely cancel. Neighbouring terms share distances,
+so that CLT error is too small, and ``se_method`` corrects it
+(:mod:`mi_toolkit.estimators._knn_error`). The default ``"scaled"`` multiplies it by the
+measured ratio of spread over seeds to mean CLT error: 1.30 for MI between continuous
+variables, 1.1 against labels and for entropies. Basis (60 seeds, N = 2,000, k = 3
+unless said; the ratio is known to ±9%): Gaussian pairs with I = 0.9 nat in 1+1-D 1.22,
+2+2-D 1.30, 5+5-D 1.37, 2+2-D with k = 5 at N = 1,000 1.32; 2-D against three Gaussian
+classes 1.10; entropies of N(0, I) in 1, 2, 4 D 1.04–1.20. The ratio falls somewhat with
+N (1.23 at N = 500 and 1,000 in 2+2 and 5+5 D), so the scaled error is within about
+±10% of the spread on these data and may miss by more on others; ``se_method="split"``
+measures the inflation on the data themselves from estimates on disjoint blocks (10 to 30
+times the cost), ``"clt"`` gives the uncorrected error.
 
 **Weighted KL** (``weighted=True``; Berrett, Samworth & Yuan 2019, "Efficient multivariate
 entropy estimation via k-nearest neighbour distances", Ann. Statist. 47(1)). The estimate

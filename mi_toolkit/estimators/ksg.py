@@ -54,7 +54,17 @@ divides it by its standard deviation; ``"rank"`` replaces each column by its ran
 invertible maps of each coordinate, but these estimators are not: they see the data
 through max-norm balls, so putting the coordinates on one scale often lowers the bias.
 
-The standard error is the CLT one over the per-sample terms in the sums above.
+The standard error is the CLT one over the per-sample terms in the sums above, corrected
+by ``se_method`` (:mod:`mi_toolkit.estimators._knn_error`): neighbouring terms share
+distances and counts, so the CLT error alone is about 20% too small. The default
+``"scaled"`` multiplies it by the measured ratio of spread over seeds to mean CLT error:
+1.28 between continuous variables, 1.1 against labels. Basis (60 seeds, N = 2,000, k = 3
+unless said; the ratio is known to ±9%): Gaussian pairs with I = 0.9 nat in 1+1-D 1.19,
+2+2-D 1.23, 5+5-D 1.33, 2+2-D with k = 5 at N = 1,000 1.35; 2-D against three Gaussian
+classes (Ross) 1.09. So the scaled error is within about ±10% of the spread on these
+data and may miss by more on others; ``se_method="split"`` measures the inflation on the
+data themselves from estimates on disjoint blocks (10 to 30 times the cost), ``"clt"``
+gives the uncorrected error.
 ``algorithm`` picks the neighbour search ("auto": a quantile cell grid for a 2-D joint
 space, with 1-D marginal counts by sorting and binary search; a kd-tree for the joint
 search in 3 to 5 dimensions from N = 20,000 on; otherwise numba brute force pruned by
