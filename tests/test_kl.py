@@ -161,6 +161,7 @@ def test_result_records_parameters_and_bias_note():
         "algorithm": "auto",
         "device": None,
         "progress": None,
+        "se_method": "scaled",
     }
     assert result.details["algorithm"] == "brute (fused)"
     assert "joint space has 20 dimensions" in result.bias_note

@@ -22,9 +22,20 @@ entropy being the KL estimate over that class's N_y samples (ψ(N_y) in place of
 per sample, h^T_i − h^{T|y_i}_i. Each class needs more than k samples. Both sides discrete
 is an error (use ``method="binning"``).
 
-The standard error is the CLT one over the per-sample terms of the combined MI above
-(h^X_i + h^Y_i − h^{XY}_i), not a sum of three entropy errors: the three are strongly
-correlated and their errors largely cancel.
+The standard error starts from the CLT one over the per-sample terms of the combined MI
+above (h^X_i + h^Y_i − h^{XY}_i), not a sum of three entropy errors: the three are
+strongly correlated and their errors largely cancel. Neighbouring terms share distances,
+so that CLT error is too small, and ``se_method`` corrects it
+(:mod:`mi_toolkit.estimators._knn_error`). The default ``"scaled"`` multiplies it by the
+measured ratio of spread over seeds to mean CLT error: 1.30 for MI between continuous
+variables, 1.1 against labels and for entropies. Basis (60 seeds, N = 2,000, k = 3
+unless said; the ratio is known to ±9%): Gaussian pairs with I = 0.9 nat in 1+1-D 1.22,
+2+2-D 1.30, 5+5-D 1.37, 2+2-D with k = 5 at N = 1,000 1.32; 2-D against three Gaussian
+classes 1.10; entropies of N(0, I) in 1, 2, 4 D 1.04–1.20. The ratio falls somewhat with
+N (1.23 at N = 500 and 1,000 in 2+2 and 5+5 D), so the scaled error is within about
+±10% of the spread on these data and may miss by more on others; ``se_method="split"``
+measures the inflation on the data themselves from estimates on disjoint blocks (10 to 30
+times the cost), ``"clt"`` gives the uncorrected error.
 
 **Weighted KL** (``weighted=True``; Berrett, Samworth & Yuan 2019, "Efficient multivariate
 entropy estimation via k-nearest neighbour distances", Ann. Statist. 47(1)). The estimate
@@ -115,6 +126,7 @@ from mi_toolkit.estimators._knn_common import (
     prepare_block,
     prepare_pair,
 )
+from mi_toolkit.estimators._knn_error import check_se_method, knn_mean_and_error
 from mi_toolkit.estimators._knn_kernels import (
     knn_fused_euclidean,
     nearest_neighbors,
@@ -124,7 +136,6 @@ from mi_toolkit.estimators.base import (
     Estimate,
     Estimator,
     class_members,
-    mean_with_standard_error,
 )
 from mi_toolkit.result import EstimateWarning
 
@@ -251,8 +262,10 @@ class KLEstimator(Estimator):
     algorithm: str = "auto"
     device: str | None = None
     progress: bool | None = None
+    se_method: str = "scaled"
 
     def __post_init__(self) -> None:
+        check_se_method(self.se_method)
         if self.k is None:
             if not self.weighted:
                 object.__setattr__(self, "k", _DEFAULT_K)
@@ -358,7 +371,7 @@ class KLEstimator(Estimator):
                 "entropy of the others"
             )
         terms = self._entropy_terms(block.values, x.name, info) + block.log_scale
-        value, standard_error = mean_with_standard_error(terms)
+        value, standard_error = knn_mean_and_error(self, terms, x)
         return Estimate(value, standard_error, self._weight_warnings(info), details=info)
 
     # -- mutual information ---------------------------------------------------------------
@@ -379,7 +392,7 @@ class KLEstimator(Estimator):
             h_x = self._entropy_terms(x_block.values, x.name, info)
             h_y = self._entropy_terms(y_block.values, y.name, info)
             h_xy = self._entropy_terms(joint, "(x, y)", info)
-        value, standard_error = mean_with_standard_error(h_x + h_y - h_xy)
+        value, standard_error = knn_mean_and_error(self, h_x + h_y - h_xy, x, y)
         joint_dim = x.n_features + y.n_features
         # The transform's log-volume change cancels from the MI; the entropies take it back.
         shift_x, shift_y = x_block.log_scale, y_block.log_scale
@@ -417,7 +430,7 @@ class KLEstimator(Estimator):
             values = np.ascontiguousarray(block.values[members])
             check_not_degenerate(values, where, names, self.name)
             h_within[members] = self._entropy_terms(values, where, info)
-        value, standard_error = mean_with_standard_error(h_all - h_within)
+        value, standard_error = knn_mean_and_error(self, h_all - h_within, continuous, labels)
         h = float(h_all.mean()) + block.log_scale
         info["classes"] = len(classes)
         return Estimate(
