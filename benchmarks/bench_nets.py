@@ -34,7 +34,9 @@ import torch
 from torch import nn
 
 from mi_toolkit.nets import TrainConfig, record_epochs, train
-from mi_toolkit.nets.training import _EnsembleEngine, _prepare, _threads
+from mi_toolkit.nets.config import prepare_data
+from mi_toolkit.nets.engines import EnsembleEngine
+from mi_toolkit.nets.training import _threads
 
 EPOCHS = 8000
 GRID = record_epochs("log", EPOCHS)
@@ -46,7 +48,7 @@ def _plain_loop(epochs: int, record: set[int], out: Path, seed: int = 0) -> tupl
 
     Returns the seconds spent training and the seconds spent recording.
     """
-    prepared = _prepare(CONFIG)
+    prepared = prepare_data(CONFIG)
     x_train, y_train = prepared.x_train, prepared.onehot_train.argmax(dim=1)
     torch.manual_seed(seed)
     sizes = (12, 10, 7, 5, 4, 3, 2)
@@ -135,8 +137,8 @@ def step_time(seeds: int, steps: int = 300) -> float:
     """Seconds per mini-batch step of the ensemble alone (no shuffling, no recording)."""
     config = replace(CONFIG, seeds=tuple(range(seeds)))
     with _threads(1):
-        prepared = _prepare(config)
-        engine = _EnsembleEngine(config, config.seeds, 2)
+        prepared = prepare_data(config)
+        engine = EnsembleEngine(config, config.seeds, 2)
         x = prepared.x_train[:256].expand(seeds, -1, -1).contiguous()
         y = prepared.onehot_train[:256].expand(seeds, -1, -1).contiguous()
         engine.net.gradient(x, y)

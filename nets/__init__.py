@@ -8,11 +8,12 @@
 
 from mi_toolkit.nets.activations import ACTIVATIONS, SignSwish, sign_swish
 from mi_toolkit.nets.binary import SURROGATES, BinaryMLP, binarize
+from mi_toolkit.nets.config import TrainConfig, record_epochs
 from mi_toolkit.nets.ensemble import MLPEnsemble
 from mi_toolkit.nets.models import MLP, ConvNet, GaussianNoise
 from mi_toolkit.nets.presets import PRESETS, get_preset
 from mi_toolkit.nets.recorder import ActivationRecorder
-from mi_toolkit.nets.training import TrainConfig, TrainResult, record_epochs, train
+from mi_toolkit.nets.training import TrainResult, train
 
 __all__ = [
     "ACTIVATIONS",

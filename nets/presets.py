@@ -1,6 +1,6 @@
 """Named training set-ups from the literature, for ``mi-toolkit train PRESET``.
 
-Each preset is a :class:`~.training.TrainConfig`; command-line options override fields.
+Each preset is a :class:`~.config.TrainConfig`; command-line options override fields.
 
 * ``12bit-tanh``, ``12bit-relu``, ``12bit-hardtanh``, ``12bit-sign-swish``,
   ``12bit-linear``: the 12-10-7-5-4-3-2 network of Shwartz-Ziv & Tishby (2017) on the
@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from mi_toolkit.nets.activations import ACTIVATIONS
 from mi_toolkit.nets.binary import SURROGATES
-from mi_toolkit.nets.training import TrainConfig
+from mi_toolkit.nets.config import TrainConfig
 
 _TWELVE_BIT = TrainConfig(
     dataset="12bit",
