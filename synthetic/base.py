@@ -65,7 +65,22 @@ class Task:
         return self.sampler.dim_y
 
     def sample(self, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """Draw ``n`` samples; the same seed always gives the same samples."""
+        """Draw ``n`` samples; the same seed always gives the same samples.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples, at least 1.
+        seed : int
+            Seed of the random generator.
+
+        Returns
+        -------
+        x : numpy.ndarray
+            ``(n, dim_x)`` samples of X.
+        y : numpy.ndarray
+            ``(n, dim_y)`` samples of Y.
+        """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive integer; got {n!r}")
         return self.sampler.sample(int(n), np.random.default_rng(seed))

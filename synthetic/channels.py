@@ -37,11 +37,11 @@ class LinearGaussianChannel(Sampler):
 
     Parameters
     ----------
-    weights:
+    weights : numpy.ndarray
         The d_t×d_x matrix W.
-    noise_std:
+    noise_std : float
         σ > 0.
-    input_covariance:
+    input_covariance : numpy.ndarray or None
         Σ (positive definite); the identity by default.
     """
 
@@ -94,16 +94,16 @@ class NoisyGaussianMixture(Sampler):
 
     Parameters
     ----------
-    means:
+    means : numpy.ndarray
         Component means, (K, d).
-    component_stds:
+    component_stds : numpy.ndarray
         Component standard deviations s_k >= 0, one per component (0 gives point masses,
         for which the MI is still finite thanks to the noise).
-    noise_std:
+    noise_std : float
         σ > 0.
-    weights:
+    weights : numpy.ndarray or None
         Mixing weights π_k (normalised here); equal by default.
-    truth_samples, truth_seed:
+    truth_samples, truth_seed : int
         Size and seed of the Monte-Carlo estimate of h(Y).
     """
 
@@ -179,11 +179,11 @@ class BinarySymmetricChannel(Sampler):
 
     Parameters
     ----------
-    flip_probability:
+    flip_probability : float
         p in [0, 1].
-    n_bits:
+    n_bits : int
         Number of independent bits.
-    p_one:
+    p_one : float
         q = P(X_i = 1), in [0, 1]; ½ (the capacity-achieving input) by default.
     """
 

@@ -5,9 +5,9 @@ Every loader returns a :class:`LabelledData` with inputs ``x`` as float32 ``(n, 
 ``(n,)``. Nothing is downloaded: digits ship with scikit-learn, MNIST and the original
 12-bit file are read from paths the user gives.
 
-The 12-bit task
----------------
-Shwartz-Ziv & Tishby (2017, "Opening the black box of deep neural networks via
+Notes
+-----
+The 12-bit task. Shwartz-Ziv & Tishby (2017, "Opening the black box of deep neural networks via
 information", arXiv:1703.00810) train on all 4096 patterns of 12 bits, labelled by a
 rotation-invariant function of the bits placed on the 12 vertices of an icosahedron. Their
 file ``var_u.mat`` is not redistributable, so :func:`twelve_bit_task` builds an equivalent
@@ -51,15 +51,15 @@ class LabelledData:
 
     Attributes
     ----------
-    x : float32 array (n, d)
+    x : numpy.ndarray of float32, shape (n, d)
         Inputs, one row per sample; images are flattened row by row.
-    y : int64 array (n,)
+    y : numpy.ndarray of int64, shape (n,)
         Class labels 0 .. n_classes − 1.
     name, description : str
         What the data is and where it comes from.
     image_shape : tuple of int or None
         (height, width) of each image when the rows are images.
-    indices : int64 array (n,) or None
+    indices : numpy.ndarray of int64, shape (n,), or None
         Rows of the parent data set these samples were taken from (set by
         :func:`train_test_split`), so recorded activations can be matched back.
     """
@@ -94,8 +94,14 @@ def icosahedron_graph() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
     Returns
     -------
-    vertices : (12, 3) float array; edges : (30, 2), faces : (20, 3) and
-    antipodes : (6, 2) int arrays of vertex indices.
+    vertices : numpy.ndarray
+        (12, 3) float coordinates.
+    edges : numpy.ndarray
+        (30, 2) int vertex indices.
+    faces : numpy.ndarray
+        (20, 3) int vertex indices.
+    antipodes : numpy.ndarray
+        (6, 2) int vertex indices.
     """
     phi = (1 + 5**0.5) / 2
     vertices = np.array(
@@ -156,7 +162,8 @@ def load_var_u(path: str | os.PathLike) -> LabelledData:
 
     Parameters
     ----------
-    path : path to the MATLAB file of Shwartz-Ziv & Tishby, ``F`` of shape (4096, 12) with
+    path : str or os.PathLike
+        Path to the MATLAB file of Shwartz-Ziv & Tishby, ``F`` of shape (4096, 12) with
         0/1 entries and ``y`` of 4096 labels (any of the shapes (1, n), (n, 1), (n,)).
     """
     from scipy.io import loadmat
@@ -187,6 +194,22 @@ def train_test_split(
     the same in both parts up to one sample. Both parts carry ``indices`` into ``data``.
     With the 12-bit task and the default 0.8 this gives the 3277 training samples used by
     Shwartz-Ziv & Tishby and Lorenzen et al.
+
+    Parameters
+    ----------
+    data : LabelledData
+        The data set to split.
+    train_fraction : float
+        Share of the samples in the train set, strictly between 0 and 1.
+    seed : int
+        Seed of the random draw of each class's train samples.
+
+    Returns
+    -------
+    train : LabelledData
+        The train part, named ``<name>-train``.
+    test : LabelledData
+        The rest, named ``<name>-test``.
     """
     if not 0.0 < train_fraction < 1.0:
         raise ValueError(f"train_fraction must be strictly between 0 and 1; got {train_fraction}")
@@ -287,11 +310,13 @@ def load_mnist(path: str | os.PathLike, subset: str = "train") -> LabelledData:
 
     Parameters
     ----------
-    path : a directory holding the four standard IDX files
+    path : str or os.PathLike
+        A directory holding the four standard IDX files
         (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
         ``t10k-labels-idx1-ubyte``, each optionally ending in ``.gz``), or an ``.npz`` file
         with arrays ``x_train``, ``y_train``, ``x_test``, ``y_test`` (the Keras layout).
-    subset : ``"train"``, ``"test"`` or ``"all"`` (train rows first).
+    subset : str
+        ``"train"``, ``"test"`` or ``"all"`` (train rows first).
     """
     if subset not in ("train", "test", "all"):
         raise ValueError(f"subset must be 'train', 'test' or 'all'; got {subset!r}")

@@ -30,9 +30,9 @@ class UniformDiscreteMap(Sampler):
 
     Parameters
     ----------
-    support:
+    support : numpy.ndarray
         The (m, d) distinct values X takes, each with probability 1/m.
-    mapping:
+    mapping : callable
         Deterministic f, mapping an (n, d) array of support rows to n rows of Y.
     """
 
@@ -70,6 +70,13 @@ class UniformPatternsMap(UniformDiscreteMap):
     """X uniform over all n_bits-bit patterns, Y = f(X) deterministic; I(X;Y) = H(f(X)).
 
     The patterns are in ``self.patterns`` (counting order), f in ``self.mapping``.
+
+    Parameters
+    ----------
+    n_bits : int
+        Number of bits, 1 to 24; X takes each of the 2**n_bits patterns with equal probability.
+    mapping : callable
+        Deterministic f, mapping an (n, n_bits) array of patterns to n rows of Y.
     """
 
     def __init__(self, n_bits: int, mapping: Callable[[np.ndarray], np.ndarray]) -> None:

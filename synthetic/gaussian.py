@@ -54,9 +54,9 @@ def gaussian_mutual_information(covariance: np.ndarray, dim_x: int) -> float:
 
     Parameters
     ----------
-    covariance:
+    covariance : numpy.ndarray
         The (d_x + d_y)×(d_x + d_y) positive-definite covariance of (X, Y).
-    dim_x:
+    dim_x : int
         Number of leading coordinates that form X (at least 1, at most d - 1).
     """
     covariance = check_square_matrix(covariance, "covariance")
@@ -79,9 +79,9 @@ class JointGaussian(Sampler):
 
     Parameters
     ----------
-    covariance:
+    covariance : numpy.ndarray
         Positive-definite covariance of the concatenation (X, Y).
-    dim_x:
+    dim_x : int
         Number of leading coordinates that form X.
     """
 
@@ -110,6 +110,11 @@ class CorrelatedPairs(Sampler):
     MI far beyond what ρ can resolve in float64 (1 - ρ² < 1e-16, about 18 nats per pair)
     stays exact. The samples themselves resolve the noise up to about 35 nats per pair
     (s_i above float64's relative spacing 2.2e-16); beyond that Y_i rounds to X_i.
+
+    Parameters
+    ----------
+    correlations : sequence of float
+        The ρ_i, one per pair, each strictly inside (-1, 1).
     """
 
     def __init__(self, correlations: Sequence[float]) -> None:
@@ -159,6 +164,13 @@ def dense_gaussian(dim_x: int, dim_y: int, correlation: float) -> JointGaussian:
 
     Σ = (1 - ρ) I + ρ 11ᵀ is positive definite for -1/(d - 1) < ρ < 1, d = d_x + d_y; its
     determinant is (1 - ρ)^{d-1} (1 + (d - 1) ρ).
+
+    Parameters
+    ----------
+    dim_x, dim_y : int
+        Dimensions of X and Y, 1 to 100.
+    correlation : float
+        The common correlation ρ.
     """
     dim_x = check_dimension(dim_x, "dim_x", MAX_DIMENSION)
     dim_y = check_dimension(dim_y, "dim_y", MAX_DIMENSION)
@@ -178,6 +190,15 @@ def sparse_gaussian(dim_x: int, dim_y: int, n_pairs: int, correlation: float) ->
     r"""``n_pairs`` pairs (X_i, Y_i) with correlation ρ; every other coordinate is noise.
 
     I(X;Y) = -(k/2) log(1 - ρ²) with k = ``n_pairs`` <= min(d_x, d_y).
+
+    Parameters
+    ----------
+    dim_x, dim_y : int
+        Dimensions of X and Y, 1 to 100.
+    n_pairs : int
+        Number of correlated pairs k, 1 to min(d_x, d_y).
+    correlation : float
+        The correlation ρ of each pair, strictly inside (-1, 1).
     """
     dim_x = check_dimension(dim_x, "dim_x", MAX_DIMENSION)
     dim_y = check_dimension(dim_y, "dim_y", MAX_DIMENSION)
@@ -207,13 +228,13 @@ class RotatedPairs(Sampler):
 
     Parameters
     ----------
-    mutual_information:
+    mutual_information : float
         Total MI in nats (>= 0; 10 nats and beyond are fine).
-    dim_x, dim_y:
+    dim_x, dim_y : int
         Dimensions, 1 to 100.
-    n_pairs:
+    n_pairs : int or None
         Number of interacting pairs k; default min(d_x, d_y).
-    mixing_seed:
+    mixing_seed : int
         Seed of the two orthogonal matrices.
     """
 

@@ -53,6 +53,18 @@ def render_blobs(centres: np.ndarray, width: int) -> np.ndarray:
     """Images exp(-10‖g - μ‖²) of the blobs centred at ``centres`` (n, 2) = (x, y) in [0, 1]².
 
     The Gaussian factorises over the axes, so each image is an outer product.
+
+    Parameters
+    ----------
+    centres : numpy.ndarray
+        (n, 2) blob centres (x, y) in [0, 1]².
+    width : int
+        Image side W in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        The images, flattened to (n, W·W).
     """
     centres = np.asarray(centres, dtype=np.float64)
     if centres.ndim != 2 or centres.shape[1] != 2:
@@ -75,6 +87,18 @@ def render_rectangles(sides: np.ndarray, width: int) -> np.ndarray:
 
     Pixel (i, j) holds the covered fraction of its area, which factorises into the
     covered fractions of its row and column intervals.
+
+    Parameters
+    ----------
+    sides : numpy.ndarray
+        (n, 4) rows (l, r, b, t) with l <= r and b <= t.
+    width : int
+        Image side W in pixels.
+
+    Returns
+    -------
+    numpy.ndarray
+        The images, flattened to (n, W·W).
     """
     sides = np.asarray(sides, dtype=np.float64)
     if sides.ndim != 2 or sides.shape[1] != 4:
@@ -94,7 +118,20 @@ def _interval(u: np.ndarray, v: np.ndarray, min_length: float) -> tuple[np.ndarr
 
 
 def rectangle_sides(unit: np.ndarray, width: int) -> np.ndarray:
-    """Bijection from (0, 1)^4 onto rectangles with both sides longer than 2/W: (l, r, b, t)."""
+    """Bijection from (0, 1)^4 onto rectangles with both sides longer than 2/W: (l, r, b, t).
+
+    Parameters
+    ----------
+    unit : numpy.ndarray
+        (n, 4) points of (0, 1)^4.
+    width : int
+        Image side W in pixels, which sets the minimum side 2/W.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n, 4) sides (l, r, b, t), as :func:`render_rectangles` takes them.
+    """
     unit = np.asarray(unit, dtype=np.float64)
     min_length = 2.0 / check_dimension(width, "width")
     left, right = _interval(unit[:, 0], unit[:, 1], min_length)
@@ -132,9 +169,9 @@ class GaussianBlobImages(_LatentImages):
 
     Parameters
     ----------
-    mutual_information:
+    mutual_information : float
         I(X;Y) in nats (>= 0), split over the two latent coordinates.
-    width:
+    width : int
         Image side W >= 4 (16 or 32 in the paper; default 32).
     """
 
@@ -149,9 +186,9 @@ class RectangleImages(_LatentImages):
 
     Parameters
     ----------
-    mutual_information:
+    mutual_information : float
         I(X;Y) in nats (>= 0), split over the four latent coordinates.
-    width:
+    width : int
         Image side W >= 4 (32 in the paper and by default).
     """
 

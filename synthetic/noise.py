@@ -36,9 +36,9 @@ class AdditiveUniformNoise(Sampler):
 
     Parameters
     ----------
-    epsilon:
+    epsilon : float
         Noise half-width ε > 0.
-    dim:
+    dim : int
         Number of independent coordinates d (the MI adds up over them).
     """
 

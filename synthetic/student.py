@@ -43,7 +43,14 @@ from mi_toolkit.synthetic.gaussian import JointGaussian
 def student_t_entropy(dim: int, dof: float, log_det_scale: float = 0.0) -> float:
     """Differential entropy (nats) of a ``dim``-dimensional t with ``dof`` degrees of freedom.
 
-    ``log_det_scale`` is log det Σ of the scale matrix (0 for the identity).
+    Parameters
+    ----------
+    dim : int
+        Dimension d, at least 1.
+    dof : float
+        Degrees of freedom ν > 0.
+    log_det_scale : float
+        log det Σ of the scale matrix (0 for the identity).
     """
     dim = check_dimension(dim, "dim")
     nu = check_positive(dof, "dof")
@@ -74,11 +81,11 @@ class MultivariateStudentT(Sampler):
 
     Parameters
     ----------
-    scale:
+    scale : numpy.ndarray
         Positive-definite scale matrix of (X, Y) (the covariance of Z, not of the t).
-    dim_x:
+    dim_x : int
         Number of leading coordinates that form X.
-    dof:
+    dof : float
         Degrees of freedom ν > 0. Small ν means heavy tails and a large correction.
     """
 

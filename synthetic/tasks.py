@@ -44,7 +44,20 @@ _TASKS: dict[str, Callable[[], Task]] = {}
 
 
 def register_task(name: str, description: str) -> Callable:
-    """Decorator: register a zero-argument function that builds a task's sampler."""
+    """Decorator: register a zero-argument function that builds a task's sampler.
+
+    Parameters
+    ----------
+    name : str
+        Unique task name, starting with its family's prefix (see the module docstring).
+    description : str
+        One line saying what the task is.
+
+    Returns
+    -------
+    callable
+        The decorator; it returns the build function unchanged.
+    """
 
     def wrap(build: Callable) -> Callable:
         if name in _TASKS:

@@ -74,7 +74,15 @@ def swiss_roll(x: np.ndarray) -> np.ndarray:
 
 
 def rotation_generator(dim: int, i: int = 0, j: int = 1) -> np.ndarray:
-    """The skew-symmetric generator of rotations in the (i, j) coordinate plane."""
+    """The skew-symmetric generator of rotations in the (i, j) coordinate plane.
+
+    Parameters
+    ----------
+    dim : int
+        Side d of the d×d generator.
+    i, j : int
+        The two different coordinates, below d, that span the plane.
+    """
     dim = check_dimension(dim, "dim")
     if not (0 <= i < dim and 0 <= j < dim and i != j):
         raise ValueError(f"i and j must be two different coordinates below {dim}; got {i}, {j}")
@@ -93,9 +101,9 @@ class Spiral:
 
     Parameters
     ----------
-    generator:
+    generator : numpy.ndarray
         Skew-symmetric d×d matrix A (d >= 2), e.g. :func:`rotation_generator`.
-    speed:
+    speed : float
         The factor s (any finite real; 0 is the identity).
     """
 
@@ -153,9 +161,9 @@ class Transformed(Sampler):
 
     Parameters
     ----------
-    sampler:
+    sampler : Sampler
         Any sampler.
-    transform_x, transform_y:
+    transform_x, transform_y : callable or None
         Injective maps from (n, d) arrays to (n, d') arrays, or ``None`` for the identity.
         Injectivity is the caller's promise: a map that loses information would make the
         reported truth wrong.
