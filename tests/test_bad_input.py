@@ -69,9 +69,13 @@ def test_huge_integers_are_refused():
         estimate_mi(np.array([2**60, 1]), np.array([0, 1]), method="binning")
 
 
-def test_too_few_samples():
-    with pytest.raises(ValueError, match=r"x has 1 sample.*'gaussian' needs at least 2"):
-        estimate_mi([0.5], [0.25], method="gaussian")
+@pytest.mark.parametrize("method", ["gaussian", "binning", "kde"])
+def test_too_few_samples(method):
+    """binning and kde returned 0 for one sample, as if it measured independence."""
+    with pytest.raises(ValueError, match=rf"x has 1 sample.*'{method}' needs at least 2"):
+        estimate_mi([0.5], [0.25], method=method)
+    with pytest.raises(ValueError, match=rf"x has 1 sample.*'{method}' needs at least 2"):
+        estimate_entropy([0.5], method=method)
 
 
 def test_gaussian_needs_two_samples_per_class():

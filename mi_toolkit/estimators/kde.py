@@ -68,7 +68,7 @@ class KDEEstimator(Estimator):
     """Kolchinsky-Tracey pairwise-distance bounds; the module docstring gives the formulas."""
 
     name = "kde"
-    min_samples = 1
+    min_samples = 2
 
     noise_variance: float = 0.1
     bound: str = "upper"
