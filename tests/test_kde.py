@@ -9,7 +9,7 @@ import pytest
 from scipy.special import logsumexp
 
 import mi_toolkit.estimators._kde_kernels as kernels
-from mi_toolkit import estimate_entropy, estimate_mi
+from mi_toolkit import MIToolkitWarning, estimate_entropy, estimate_mi
 
 LN2 = math.log(2)
 
@@ -119,3 +119,43 @@ def test_permuting_samples_leaves_estimates_unchanged(bits12, rng):
     before = estimate_mi(bits12, t, method="kde", noise_variance=0.01).value
     after = estimate_mi(bits12[order], t[order], method="kde", noise_variance=0.01).value
     assert after == pytest.approx(before, rel=1e-12)
+
+
+def single_gaussian_entropy(d: int, variance: float) -> float:
+    return d / 2 * (1 + math.log(2 * math.pi * variance))
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+@pytest.mark.parametrize("scale", [1e160, 1e300])
+def test_huge_values_tell_every_sample_apart(rng, scale, device):
+    """Squared norms overflowed to inf and inf - inf gave NaN ("please report this").
+
+    The noise variance is absolute, so at this scale every pair is infinitely many kernel
+    widths apart: every cross term is 0, I(X;T) = log N and H(T+Z) = the entropy of one
+    Gaussian + log N.
+    """
+    t = rng.standard_normal((300, 3)) * scale
+    with pytest.warns(MIToolkitWarning, match="log N ceiling"):
+        result = estimate_mi(np.arange(300), t, method="kde", noise_variance=0.1, device=device)
+    assert result.value == pytest.approx(math.log(300), rel=1e-12)
+    assert result.saturated
+    expected = single_gaussian_entropy(3, 0.1) + math.log(300)
+    assert result.components["H(y+Z)"] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+@pytest.mark.parametrize("scale", [1e-160, 1e-300])
+def test_tiny_values_sit_within_one_kernel(rng, scale, device):
+    t = rng.standard_normal((300, 3)) * scale
+    result = estimate_mi(np.arange(300), t, method="kde", noise_variance=0.1, device=device)
+    assert result.value == pytest.approx(0.0, abs=1e-12)
+    assert result.components["H(y+Z)"] == pytest.approx(single_gaussian_entropy(3, 0.1))
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_near_pairs_far_from_the_centre_match_the_dense_formula(rng, device):
+    """||a||^2 + ||b||^2 - 2 a.b at |a| ~ 1e9 lost the 0.3-wide pairs (1.418 for 2.265)."""
+    centres = np.array([[1e9, -3e8], [-1e9, 5e8]])
+    t = np.repeat(centres, 50, axis=0) + 0.3 * rng.standard_normal((100, 2))
+    result = estimate_entropy(t, method="kde", noise_variance=0.1, device=device)
+    assert result.value == pytest.approx(dense_upper_entropy(t, 0.1), rel=1e-12)
