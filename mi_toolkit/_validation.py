@@ -48,10 +48,25 @@ class Variable:
         return Variable(self.name, np.ascontiguousarray(self.values[rows]), self.discrete)
 
 
+def _tensor_to_numpy(tensor: Any, name: str) -> np.ndarray:
+    """A CPU tensor as numpy; floats numpy lacks (bfloat16, float8) go through float32."""
+    try:
+        return tensor.numpy()
+    except TypeError:
+        # float32 holds every bfloat16 and float8 value exactly; the front door turns it
+        # into float64 like any other float array.
+        if getattr(tensor, "is_floating_point", lambda: False)():
+            return tensor.float().numpy()
+        raise TypeError(
+            f"{name} is a tensor of dtype {tensor.dtype}, which numpy cannot read; convert "
+            f"it first, e.g. {name}.to(torch.float64)"
+        ) from None
+
+
 def _to_numpy(data: Any, name: str) -> np.ndarray:
     # Recognise torch tensors by duck typing so that the core never imports torch.
     if hasattr(data, "detach") and hasattr(data, "cpu") and hasattr(data, "numpy"):
-        data = data.detach().cpu().numpy()
+        data = _tensor_to_numpy(data.detach().cpu(), name)
     try:
         return np.asarray(data)
     except ValueError as err:

@@ -69,9 +69,13 @@ def test_huge_integers_are_refused():
         estimate_mi(np.array([2**60, 1]), np.array([0, 1]), method="binning")
 
 
-def test_too_few_samples():
-    with pytest.raises(ValueError, match=r"x has 1 sample.*'gaussian' needs at least 2"):
-        estimate_mi([0.5], [0.25], method="gaussian")
+@pytest.mark.parametrize("method", ["gaussian", "binning", "kde"])
+def test_too_few_samples(method):
+    """binning and kde returned 0 for one sample, as if it measured independence."""
+    with pytest.raises(ValueError, match=rf"x has 1 sample.*'{method}' needs at least 2"):
+        estimate_mi([0.5], [0.25], method=method)
+    with pytest.raises(ValueError, match=rf"x has 1 sample.*'{method}' needs at least 2"):
+        estimate_entropy([0.5], method=method)
 
 
 def test_gaussian_needs_two_samples_per_class():
@@ -141,3 +145,27 @@ def test_constant_columns_work(method, rng):
     # A constant feature carries no information, so it must not change the estimate
     # (the gaussian method regularises the singular covariance; see its docstring).
     assert with_constant.value == pytest.approx(without.value, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("dtype_name", ["bfloat16", "float16", "float32"])
+def test_low_precision_torch_tensors_are_read_exactly(dtype_name):
+    """A bfloat16 tensor raised torch's TypeError from .numpy(); its values are exact in float32."""
+    torch = pytest.importorskip("torch")
+    dtype = getattr(torch, dtype_name)
+    values = torch.tensor([[0.5, -1.25], [3.0, 0.125], [2.0, 1.5], [-0.75, 4.0]], dtype=dtype)
+    labels = torch.tensor([0, 1, 0, 1])
+    result = estimate_mi(values, labels, method="binning", bin_width=0.5)
+    reference = estimate_mi(
+        values.double().numpy(), labels.numpy(), method="binning", bin_width=0.5
+    )
+    assert result.value == pytest.approx(reference.value, rel=1e-15)
+    assert result.value == pytest.approx(np.log(2))  # every binned row is its own class
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_low_precision_numpy_arrays(dtype):
+    t = np.array([0.5, -1.25, 3.0, 0.125, 2.0, -0.75], dtype=dtype)
+    labels = np.array([0, 1, 0, 1, 0, 1])
+    result = estimate_mi(t, labels, method="kde", noise_variance=0.01)
+    reference = estimate_mi(t.astype(np.float64), labels, method="kde", noise_variance=0.01)
+    assert result.value == pytest.approx(reference.value, rel=1e-15)

@@ -140,3 +140,16 @@ def test_bias_note_gives_the_miller_correction():
     # (36 - 6 - 6 + 1) / 1000 = 0.025 nats; the mean of 30 draws has SD about 0.0013.
     assert "0.025 nats" in notes[0]
     assert np.mean(values) == pytest.approx(0.025, abs=0.005)
+
+
+@pytest.mark.parametrize("distinct_side", ["x", "y"])
+def test_saturated_exactly_when_at_the_log_n_ceiling(rng, distinct_side):
+    inputs = np.arange(500)
+    t = rng.standard_normal(500)
+    pair = (inputs, t) if distinct_side == "x" else (t, inputs)
+    fine = estimate_mi(*pair, method="binning", bin_width=1e-6)
+    coarse = estimate_mi(*pair, method="binning", bin_width=1.0)
+    assert fine.value == pytest.approx(math.log(500))
+    assert fine.saturated and fine.warning_kinds == ("ceiling",)
+    assert coarse.value < 0.9 * math.log(500)
+    assert not coarse.saturated and not coarse.warnings

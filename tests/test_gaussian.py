@@ -89,3 +89,64 @@ def test_bias_note_matches_the_small_sample_bias():
     assert "0.0225 nats" in result.bias_note
     # The mean of 40 estimates has SD below 0.002; the first-order bias is 0.0225.
     assert np.mean(values) == pytest.approx(0.0225, abs=0.006)
+
+
+def test_fewer_samples_than_dimensions_raises(rng):
+    """30 samples of 40 + 40 independent dimensions gave 296.6 nats; n <= d is singular."""
+    x, y = rng.standard_normal((30, 40)), rng.standard_normal((30, 40))
+    with pytest.raises(ValueError, match=r"x and y together: 30 samples in 80 .* at least 81"):
+        estimate_mi(x, y, method="gaussian")
+    with pytest.raises(ValueError, match=r"x: 3 samples in 3 dimensions.* at least 4"):
+        estimate_entropy(x[:3, :3], method="gaussian")
+
+
+def test_as_many_samples_as_dimensions_plus_one_is_enough(rng):
+    x, y = rng.standard_normal((9, 4)), rng.standard_normal((9, 4))
+    assert math.isfinite(estimate_mi(x, y, method="gaussian").value)
+
+
+def test_each_class_needs_more_samples_than_dimensions(rng):
+    t = rng.standard_normal((60, 10))
+    labels = np.repeat([0, 1], [50, 10])  # class 1: 10 samples in 10 dimensions
+    with pytest.raises(ValueError, match=r"class y = 1 has 10 sample.*at least 11"):
+        estimate_mi(t, labels, method="gaussian")
+
+
+SCALES = [1e300, 1e160, 1e-160, 1e-300]
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_extreme_scales_give_the_same_mi(scale):
+    """MI is invariant to scaling columns; at 1e300 numpy raised, at 1e-300 it gave 0."""
+    x, y = correlated_gaussian(500, 0.8, 2, seed=11)
+    reference = estimate_mi(x, y, method="gaussian")
+    scaled = estimate_mi(x * scale, y * scale, method="gaussian")
+    assert scaled.value == pytest.approx(reference.value, rel=1e-9)
+    assert not scaled.warnings
+    # The entropies move by log(scale) per dimension.
+    assert scaled.components["H(x)"] == pytest.approx(
+        reference.components["H(x)"] + 2 * math.log(scale), rel=1e-9
+    )
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_extreme_scales_against_labels_and_for_entropy(scale):
+    x, _ = correlated_gaussian(600, 0.0, 3, seed=12)
+    labels = (x[:, 0] > 0).astype(int)
+    reference = estimate_mi(x, labels, method="gaussian").value
+    assert estimate_mi(x * scale, labels, method="gaussian").value == pytest.approx(
+        reference, rel=1e-9
+    )
+    entropy = estimate_entropy(x, method="gaussian").value
+    assert estimate_entropy(x * scale, method="gaussian").value == pytest.approx(
+        entropy + 3 * math.log(scale), rel=1e-9
+    )
+
+
+def test_columns_of_very_different_scales():
+    x, y = correlated_gaussian(500, 0.6, 2, seed=13)
+    reference = estimate_mi(x, y, method="gaussian").value
+    mixed = x * np.array([1e300, 1e-300])
+    assert estimate_mi(mixed, y * 1e-200, method="gaussian").value == pytest.approx(
+        reference, rel=1e-9
+    )

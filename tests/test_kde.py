@@ -9,7 +9,7 @@ import pytest
 from _cases import dense_upper_entropy
 
 import mi_toolkit.estimators._kde_kernels as kernels
-from mi_toolkit import estimate_entropy, estimate_mi
+from mi_toolkit import MIToolkitWarning, estimate_entropy, estimate_mi
 
 LN2 = math.log(2)
 
@@ -111,3 +111,90 @@ def test_permuting_samples_leaves_estimates_unchanged(bits12, rng):
     before = estimate_mi(bits12, t, method="kde", noise_variance=0.01).value
     after = estimate_mi(bits12[order], t[order], method="kde", noise_variance=0.01).value
     assert after == pytest.approx(before, rel=1e-12)
+
+
+def single_gaussian_entropy(d: int, variance: float) -> float:
+    return d / 2 * (1 + math.log(2 * math.pi * variance))
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+@pytest.mark.parametrize("scale", [1e160, 1e300])
+def test_huge_values_tell_every_sample_apart(rng, scale, device):
+    """Squared norms overflowed to inf and inf - inf gave NaN ("please report this").
+
+    The noise variance is absolute, so at this scale every pair is infinitely many kernel
+    widths apart: every cross term is 0, I(X;T) = log N and H(T+Z) = the entropy of one
+    Gaussian + log N.
+    """
+    t = rng.standard_normal((300, 3)) * scale
+    with pytest.warns(MIToolkitWarning, match="log N ceiling"):
+        result = estimate_mi(np.arange(300), t, method="kde", noise_variance=0.1, device=device)
+    assert result.value == pytest.approx(math.log(300), rel=1e-12)
+    assert result.saturated
+    expected = single_gaussian_entropy(3, 0.1) + math.log(300)
+    assert result.components["H(y+Z)"] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+@pytest.mark.parametrize("scale", [1e-160, 1e-300])
+def test_tiny_values_sit_within_one_kernel(rng, scale, device):
+    t = rng.standard_normal((300, 3)) * scale
+    result = estimate_mi(np.arange(300), t, method="kde", noise_variance=0.1, device=device)
+    assert result.value == pytest.approx(0.0, abs=1e-12)
+    assert result.components["H(y+Z)"] == pytest.approx(single_gaussian_entropy(3, 0.1))
+
+
+@pytest.mark.parametrize("device", [None, "cpu"])
+def test_near_pairs_far_from_the_centre_match_the_dense_formula(rng, device):
+    """||a||^2 + ||b||^2 - 2 a.b at |a| ~ 1e9 lost the 0.3-wide pairs (1.418 for 2.265)."""
+    centres = np.array([[1e9, -3e8], [-1e9, 5e8]])
+    t = np.repeat(centres, 50, axis=0) + 0.3 * rng.standard_normal((100, 2))
+    result = estimate_entropy(t, method="kde", noise_variance=0.1, device=device)
+    assert result.value == pytest.approx(dense_upper_entropy(t, 0.1), rel=1e-12)
+
+
+def test_two_continuous_arguments_warn_that_this_is_not_i_x_y(rng):
+    """Clean correlated Gaussians (truth 0.511 nats) gave ~1.67 with no word of warning."""
+    x = rng.standard_normal(2000)
+    y = 0.8 * x + 0.6 * rng.standard_normal(2000)
+    with pytest.warns(MIToolkitWarning, match="'ksg', 'kl' or 'gaussian'"):
+        result = estimate_mi(x, y, method="kde")
+    assert result.warning_kinds == ("not_symmetric",)
+    assert "I(x; y+Z)" in result.warnings[0] and "σ² = 0.1" in result.warnings[0]
+    # The behaviour is kept: the same number as with x declared as input labels, which
+    # does not warn.
+    as_labels = estimate_mi(x, y, method="kde", discrete_x=True)
+    assert as_labels.value == result.value
+    assert "not_symmetric" not in as_labels.warning_kinds
+
+
+def test_small_noise_saturates_i_t_y_at_h_y_and_says_so(rng):
+    """N = 2,000 in 50-D with 10 random classes (truth 0) at σ² = 1 gives ~log 10."""
+    t = rng.standard_normal((2000, 50))
+    labels = rng.integers(0, 10, 2000)
+    with pytest.warns(MIToolkitWarning, match="whatever the dependence"):
+        result = estimate_mi(t, labels, method="kde", noise_variance=1.0)
+    assert result.warning_kinds == ("kernel_saturation",)
+    assert result.saturated
+    assert result.details["self_mass_share"] > 0.999
+    h_y = float(estimate_mi(labels, labels, method="binning"))
+    assert result.value == pytest.approx(h_y, abs=1e-3)
+    assert f"{h_y:.4g} nats" in result.warnings[0]
+
+
+def test_healthy_noise_does_not_saturate(rng):
+    t = rng.standard_normal((2000, 2))
+    labels = rng.integers(0, 10, 2000)
+    result = estimate_mi(t, labels, method="kde", noise_variance=1.0)
+    assert result.details["self_mass_share"] < 0.01
+    assert not result.warnings and not result.saturated
+
+
+def test_twelve_bit_ceiling_is_warned_once(bits12, rng):
+    """At σ² = 1e-3, I(X;T) of Saxe's 10-unit first layer sits at log 4096 and its
+    kernels are saturated: the ceiling warning alone says so."""
+    t = np.tanh(bits12 @ rng.standard_normal((12, 10)))
+    result = estimate_mi(bits12, t, method="kde", noise_variance=1e-3)
+    assert result.details["self_mass_share"] > 0.9
+    assert result.warning_kinds == ("ceiling",)
+    assert result.saturated

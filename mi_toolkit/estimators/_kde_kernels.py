@@ -10,6 +10,16 @@ of rows at a time and only for j >= i (the kernel is symmetric), so that no N x 
 is held and each exp is computed once. The self term (j = i) is exactly 1, the largest
 term, so the sums need no max-shift to be stable and are never below 1; terms too small
 to change such a sum are skipped.
+
+Two numerical guards keep this right at any scale. The points are centred and divided by
+a power of two (exact) so that their largest magnitude lies in [1/2, 1): ||a||^2 can then
+neither overflow (values near 1e160 and beyond made it inf, and inf - inf gave NaN) nor
+underflow, and the scale c absorbs the factor (c s^2, which may itself be 0 or inf: all
+points within one kernel width, or every distinct pair infinitely far apart). And the
+formula ||a||^2 + ||b||^2 - 2 a.b loses up to (2d + 4) u (||a||^2 + ||b||^2) to rounding
+(u = 2^-53); where that error, times c, could move a kernel argument by more than
+_TRUSTED_ARGUMENT_ERROR, the distance of that pair is computed directly from the
+differences instead.
 """
 
 from __future__ import annotations
@@ -25,11 +35,60 @@ _BLOCK_ELEMENTS = 2**21
 # torch blocks: large ones keep a GPU busy; on a CPU they fall out of cache (2**24 took
 # 2.6x longer than 2**20 at N = 10,000).
 _TORCH_BLOCK_ELEMENTS = {"cuda": 2**24, "cpu": 2**20}
+# Largest rounding error in a kernel argument accepted from the Gram formula: a relative
+# error of 1e-9 in one kernel term, far below the estimator's sampling error.
+_TRUSTED_ARGUMENT_ERROR = 1e-9
+_UNIT_ROUNDOFF = 2.0**-53
+
+
+def rounding_tolerance(n_features: int) -> float:
+    """Bound on |error| of ||a||^2 + ||b||^2 - 2 a.b, relative to ||a||^2 + ||b||^2."""
+    return (2 * n_features + 4) * _UNIT_ROUNDOFF
+
+
+def prepared_points(points: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
+    """Centred points divided by a power of two, and the kernel scale in those units.
+
+    Both divisions by 2^e are exact, so the kernel arguments c ||t_i - t_j||^2 are the
+    same numbers as before, but no squared norm overflows or underflows. The returned
+    scale may be inf (distinct points are infinitely many kernel widths apart) or 0.
+    """
+    exponent = int(np.frexp(np.abs(points).max())[1])
+    # Scale before centring too: the mean of values near 1e308 overflows.
+    shifted = np.ldexp(points, -exponent)
+    centred = shifted - shifted.mean(axis=0)
+    spread = np.abs(centred).max()
+    extra = int(np.frexp(spread)[1]) if spread > 0 else 0
+    centred = np.ascontiguousarray(np.ldexp(centred, -extra))
+    with np.errstate(over="ignore", under="ignore"):
+        unit_scale = float(np.ldexp(scale, 2 * (exponent + extra)))
+    return centred, unit_scale
+
+
+@njit(cache=True)
+def _squared_distance(points, i, j):
+    total = 0.0
+    for k in range(points.shape[1]):
+        difference = points[i, k] - points[j, k]
+        total += difference * difference
+    return total
 
 
 @njit(cache=True, parallel=True)
 def _panel_kernel_sums(
-    gram, sq_panel, sq_rest, first_row, scale, cutoff, groups, total, same, col_total, col_same
+    gram,
+    sq_panel,
+    sq_rest,
+    points,
+    first_row,
+    scale,
+    cutoff,
+    tolerance,
+    groups,
+    total,
+    same,
+    col_total,
+    col_same,
 ):
     # gram[r, c] = <t_i, t_j> for i = first_row + r and j = first_row + c, so the panel
     # covers the pairs j >= i. Each pair's exp is computed once and credited to row i
@@ -42,11 +101,21 @@ def _panel_kernel_sums(
         sum_all = 1.0  # the self term, exp(0)
         sum_same = 1.0
         for c in range(r + 1, width):
-            arg = (sq_panel[r] + sq_rest[c] - 2.0 * gram[r, c]) * scale
+            j = first_row + c
+            norms = sq_panel[r] + sq_rest[c]
+            distance = norms - 2.0 * gram[r, c]
+            slack = tolerance * norms  # the most rounding can have moved distance
+            # Negligible even at the smallest distance rounding allows (with scale = inf
+            # this keeps only pairs that may be identical; NaN comparisons are False).
+            if (distance - slack) * scale > cutoff:
+                continue
+            if slack * scale > _TRUSTED_ARGUMENT_ERROR:
+                distance = _squared_distance(points, i, j)
+            # A zero distance is a zero argument even when scale is inf.
+            arg = distance * scale if distance > 0.0 else 0.0
             if arg > cutoff:
                 continue
-            term = math.exp(-max(arg, 0.0))  # rounding can make a distance negative
-            j = first_row + c
+            term = math.exp(-arg)
             sum_all += term
             col_total[thread, j] += term
             if groups[j] == group_i:
@@ -74,8 +143,9 @@ def kernel_log_sums(
 ) -> tuple[np.ndarray, np.ndarray]:
     """log S_i and log S_i^same with numba; ``groups`` are int64 labels."""
     # Centring costs nothing and shrinks the cancellation in ||a||^2 + ||b||^2 - 2 a.b.
-    centred = np.ascontiguousarray(points - points.mean(axis=0))
+    centred, scale = prepared_points(points, scale)
     n = centred.shape[0]
+    tolerance = rounding_tolerance(centred.shape[1])
     sq = np.einsum("ij,ij->i", centred, centred)
     transposed = np.ascontiguousarray(centred.T)
     total = np.empty(n)
@@ -97,9 +167,11 @@ def kernel_log_sums(
                 gram,
                 sq[start:stop],
                 sq[start:],
+                centred,
                 start,
                 scale,
                 cutoff,
+                tolerance,
                 groups,
                 total,
                 same,
@@ -118,21 +190,30 @@ def kernel_log_sums_torch(
     import torch
 
     dev = torch.device(device)
-    t = torch.as_tensor(points, dtype=torch.float64, device=dev)
-    t = t - t.mean(dim=0)
+    centred, scale = prepared_points(points, scale)
+    t = torch.as_tensor(centred, dtype=torch.float64, device=dev)
     g = torch.as_tensor(groups, device=dev)
     n = t.shape[0]
     sq = (t * t).sum(dim=1)
+    tolerance = rounding_tolerance(t.shape[1])
     total = torch.empty(n, dtype=torch.float64, device=dev)
     same = torch.empty(n, dtype=torch.float64, device=dev)
     rows = _block_rows(n, _TORCH_BLOCK_ELEMENTS["cuda" if dev.type == "cuda" else "cpu"])
     for start in range(0, n, rows):
         stop = min(start + rows, n)
-        dist = (sq[start:stop, None] + sq[None, :]) - 2.0 * (t[start:stop] @ t.T)
-        dist.clamp_(min=0.0)
+        norms = sq[start:stop, None] + sq[None, :]
+        if float(norms.max()) * tolerance * scale > _TRUSTED_ARGUMENT_ERROR:
+            # The Gram formula's rounding matters here: differences, not a.b.
+            dist = torch.cdist(t[start:stop], t, compute_mode="donot_use_mm_for_euclid_dist")
+            dist = dist * dist
+        else:
+            dist = norms - 2.0 * (t[start:stop] @ t.T)
+            dist.clamp_(min=0.0)
         own = torch.arange(start, stop, device=dev)
         dist[own - start, own] = 0.0
-        kernel = torch.exp(-scale * dist)
+        # A zero distance is a zero argument even when scale is inf.
+        arg = torch.where(dist > 0.0, dist * scale, torch.zeros_like(dist))
+        kernel = torch.exp(-arg)
         total[start:stop] = kernel.sum(dim=1)
         same[start:stop] = (kernel * (g[start:stop, None] == g[None, :])).sum(dim=1)
     return torch.log(total).cpu().numpy(), torch.log(same).cpu().numpy()

@@ -98,7 +98,7 @@ class BinningEstimator(Estimator):
     """Plug-in MI of binned values; the module docstring gives formulas and strategies."""
 
     name = "binning"
-    min_samples = 1
+    min_samples = 2
 
     strategy: str | None = None
     n_bins: int | None = None
