@@ -174,8 +174,8 @@ def _print_table(plane: InformationPlane) -> None:
 def _print_notes(plane: InformationPlane) -> None:
     for line in plane.warning_lines():
         print(f"note: {line}", file=sys.stderr)
-    for epoch, why in sorted(plane.skipped.items()):
-        print(f"skipped epoch {epoch}: {why}", file=sys.stderr)
+    for _, why in sorted(plane.skipped.items()):
+        print(f"skipped: {why}", file=sys.stderr)
 
 
 def _format_params(params: dict[str, Any]) -> str:
@@ -183,10 +183,20 @@ def _format_params(params: dict[str, Any]) -> str:
 
 
 def plot_plane(plane: InformationPlane, path: str) -> None:
-    """Draw I(T;Y) against I(X;T), one line per layer, points coloured by epoch (log).
+    """Write :func:`draw_plane`'s figure to ``path`` at 300 dpi."""
+    import matplotlib.pyplot as plt
+
+    figure = draw_plane(plane)
+    figure.savefig(path, dpi=300)
+    plt.close(figure)
+
+
+def draw_plane(plane: InformationPlane) -> Any:
+    """I(T;Y) against I(X;T), one line per layer, points coloured by epoch (log scale).
 
     When I(X;T) is not defined for the method, I(T;Y) is drawn against the epoch instead.
-    The figure is sized for a paper column pair (6 × 4.5 in, 300 dpi, fonts ≥ 8 pt).
+    The figure is sized for a paper (6 × 4.5 in, fonts ≥ 8 pt); layers are told apart by
+    marker, named in the legend. Returns the matplotlib figure.
     """
     import matplotlib
 
@@ -238,8 +248,7 @@ def plot_plane(plane: InformationPlane, path: str) -> None:
             fontsize=9,
         )
         figure.tight_layout()
-        figure.savefig(path, dpi=300)
-        plt.close(figure)
+    return figure
 
 
 # -- the command ----------------------------------------------------------------------

@@ -129,18 +129,22 @@ class InformationPlane:
         return bool(self.finished[row])
 
     def warning_lines(self) -> list[str]:
-        """Each collected warning once, with its count, e.g. ``"layer2, I(X;T): clipped in
-        137 of 274 epochs: ..."``; layers with the same warning share one line."""
+        """Each collected warning once, with its count: ``"layer2, I(X;T): clipped in 137
+        of 274 epochs: <first message>"``. Quantities, then layers, with the same warning
+        in the same epochs share one line (``"layer1, layer2, I(X;T) and I(T;Y): ..."``)."""
         total = int(self.finished.sum())
-        merged: dict[tuple[str, str, int, str], list[str]] = {}
+        by_layer: dict[tuple[str, str, tuple[int, ...], str], list[str]] = {}
         for entry in self.warnings:
-            key = (entry["quantity"], entry["kind"], len(entry["epochs"]), entry["message"])
-            merged.setdefault(key, []).append(entry["layer"])
-        lines = []
-        for (quantity, kind, count, message), layers in merged.items():
-            where = f"layer {layers[0]}" if len(layers) == 1 else f"layers {', '.join(layers)}"
-            lines.append(f"{where}, {quantity}: {kind} in {count} of {total} epochs: {message}")
-        return lines
+            key = (entry["layer"], entry["kind"], tuple(entry["epochs"]), entry["message"])
+            by_layer.setdefault(key, []).append(entry["quantity"])
+        merged: dict[tuple[str, str, tuple[int, ...], str], list[str]] = {}
+        for (layer, kind, epochs, message), quantities in by_layer.items():
+            merged.setdefault((" and ".join(quantities), kind, epochs, message), []).append(layer)
+        return [
+            f"{', '.join(layers)}, {quantities}: {kind} in {len(epochs)} of {total} epochs: "
+            f"{message}"
+            for (quantities, kind, epochs, message), layers in merged.items()
+        ]
 
     def save(self, path: str | os.PathLike) -> None:
         """Write to one ``.npz`` file (arrays plus a JSON header), atomically."""

@@ -182,7 +182,29 @@ def test_plane_command_prints_saves_and_plots(recording, bits12, tmp_path, capsy
         discrete_x=True,
     ).value
     assert saved.i_xt[2, 1] == pytest.approx(expected, abs=1e-12)
-    assert picture.stat().st_size > 10_000
+    # 6 x 4.5 in at 300 dpi: sized for a paper, not a screen.
+    from matplotlib.image import imread
+
+    assert imread(picture).shape[:2] == (1350, 1800)
+
+
+def test_plot_reads_well_in_a_paper(recording, bits12):
+    from matplotlib.colors import LogNorm, to_rgb
+
+    from mi_toolkit._plane_cli import draw_plane
+
+    activations, labels = recording
+    plane = information_plane(activations, "binning", x=bits12, y=labels, progress=False)
+    figure = draw_plane(plane)
+    axes = figure.axes[0]
+    assert "member 0" in axes.get_title()
+    assert "binning: strategy=fixed_range, n_bins=29, value_range=(-1.0, 1.0)" in axes.get_title()
+    # Epochs are log-spaced: the colour scale is logarithmic (epoch + 1, so 0 fits).
+    assert isinstance(axes.collections[0].norm, LogNorm)
+    assert max(to_rgb(line.get_color())[0] for line in axes.lines) <= 0.5
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == ["hidden", "output"]
+    texts = [axes.title, axes.xaxis.label, *axes.get_xticklabels(), *axes.get_legend().get_texts()]
+    assert min(t.get_fontsize() for t in texts) >= 8
 
 
 # -- the dump's identity, warnings, undefined quantities, one estimation path ---------
@@ -269,7 +291,7 @@ def test_warnings_are_collected_per_layer_and_kind(bits12, tmp_path):
         [int(((a[row] < -1) | (a[row] > 1)).any()) for row in range(3)]
         for a in activations.values()
     ]
-    with pytest.warns(MIToolkitWarning, match=r"I\(X;T\): clipped in \d of 3 epochs"):
+    with pytest.warns(MIToolkitWarning, match=r"I\(X;T\) and I\(T;Y\): clipped in \d of 3 epochs"):
         plane = information_plane(activations, "binning", x=bits12, y=labels, progress=False)
     clipped = {(w["layer"], w["quantity"]): w for w in plane.warnings if w["kind"] == "clipped"}
     for column, layer in enumerate(plane.layers):
@@ -278,8 +300,9 @@ def test_warnings_are_collected_per_layer_and_kind(bits12, tmp_path):
             assert clipped[(layer, quantity)]["epochs"] == expected
     assert sum(outside[1]) >= 1  # the case exercises clipping
     first = clipped[("output", "I(X;T)")]
-    assert f"layer output, I(X;T): clipped in {len(first['epochs'])} of 3 epochs: " in "\n".join(
-        plane.warning_lines()
+    assert (
+        f"output, I(X;T) and I(T;Y): clipped in {len(first['epochs'])} of 3 epochs: "
+        in "\n".join(plane.warning_lines())
     )
     # Saved with the plane, and kept for the finished epochs on resume.
     output = tmp_path / "plane.npz"
@@ -307,7 +330,7 @@ def test_continuous_methods_give_i_ty_and_say_i_xt_is_undefined(recording, bits1
         ("output", "I(X;T)"),
     }
     (line,) = [line for line in plane.warning_lines() if "undefined" in line]
-    assert line.startswith("layers hidden, output, I(X;T): undefined in 3 of 3 epochs")
+    assert line.startswith("hidden, output, I(X;T): undefined in 3 of 3 epochs")
 
 
 def test_x_and_y_are_grouped_once(recording, bits12, monkeypatch):
