@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mi_toolkit import estimate_mi, list_methods
+from mi_toolkit._progress import announce_compilation
 from mi_toolkit.result import MIToolkitWarning
 
 
@@ -57,6 +58,7 @@ CASES = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of every random draw")
     parser.add_argument("--units", choices=("nats", "bits"), default="bits")
+    parser.add_argument("--quiet", action="store_true", help="no notice while numba compiles")
 
 
 def _samples(case: DemoCase, seed: int):
@@ -75,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
     header = f"{'case':<20} {'n':>6} {'truth':>7} " + " ".join(f"{m:>14}" for m in methods)
     print(f"Estimates in {args.units}; '—' marks a method that does not estimate that MI.")
     print(header)
-    print("-" * len(header))
+    print("-" * len(header), flush=True)
+    announce_compilation(quiet=args.quiet)
     started = time.perf_counter()
     for case in CASES:
         task, x, y = _samples(case, args.seed)

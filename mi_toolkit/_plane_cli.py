@@ -1,44 +1,157 @@
-"""``mi-toolkit plane``: the information plane of a saved activation dump."""
+"""``mi-toolkit plane``: the information plane of a saved activation dump.
+
+Every argument is checked before the work starts (method and parameters, the dump, the
+output and plot paths), so that a typo fails in a second, not after minutes of
+estimates. Estimate warnings are reported once each at the end, on stderr.
+"""
 
 from __future__ import annotations
 
 import argparse
 import ast
+import math
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mi_toolkit._progress import announce_compilation
+from mi_toolkit.api import build_estimator, list_methods
 from mi_toolkit.plane import InformationPlane, information_plane
+from mi_toolkit.result import MIToolkitWarning
+
+# Shown with the undefined entries of the table (NaN with a note in the plane's warnings).
+_MISSING = "—"
 
 
 def _parameter(text: str) -> tuple[str, Any]:
+    """``NAME=VALUE`` with VALUE read as a Python literal: ``k=5`` is the int 5,
+    ``noise_variance=1e-3`` the float 0.001, ``value_range=(-2,2)`` a tuple; a bare word
+    (``bound=lower``) is a string. A quoted number (``k='5'``) is refused, so that a number
+    always reaches the estimator as a number."""
     name, sep, value = text.partition("=")
-    if not sep or not name:
+    name = name.strip()
+    if not sep or not name.isidentifier():
         raise argparse.ArgumentTypeError(
             f"expected NAME=VALUE, e.g. noise_variance=1e-3; got {text!r}"
         )
     try:
-        return name, ast.literal_eval(value)
+        parsed = ast.literal_eval(value.strip())
     except (ValueError, SyntaxError):
-        return name, value  # a bare word such as bound=lower
+        return name, value.strip()  # a bare word such as bound=lower
+    if isinstance(parsed, str) and _is_number(parsed):
+        raise argparse.ArgumentTypeError(
+            f"{name}={value} is a quoted number; write {name}={parsed.strip()} to pass a number"
+        )
+    return name, parsed
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dump", help="a dump directory, a folder of per-epoch .npz, or one .npz")
-    parser.add_argument("--method", default="binning", help="estimator (default: binning)")
+    parser.add_argument(
+        "--method",
+        default="binning",
+        choices=list_methods(),
+        help="estimator; gaussian, kl and ksg give I(T;Y) only (I(X;T) of distinct inputs "
+        "is not defined for them)",
+    )
     parser.add_argument(
         "--param",
         type=_parameter,
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="estimator parameter, repeatable (e.g. --param noise_variance=1e-3)",
+        help="estimator parameter, repeatable; VALUE is a Python literal "
+        "(e.g. --param noise_variance=1e-3 --param k=5)",
     )
     parser.add_argument("--member", type=int, default=0, help="ensemble member (seed) to analyse")
-    parser.add_argument("--units", choices=("bits", "nats"), default="bits")
-    parser.add_argument("--output", help="save the plane here (.npz), resuming if it exists")
-    parser.add_argument("--plot", help="draw the plane to this image file (needs matplotlib)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--units", choices=("bits", "nats"), default="bits", help="units of MI")
+    parser.add_argument(
+        "--output", help="save the plane here (.npz) after every epoch; resume if it exists"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace --output instead of resuming from it"
+    )
+    parser.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="leave epochs whose file cannot be read NaN and go on (default: stop with an error)",
+    )
+    parser.add_argument(
+        "--plot", help="draw the plane to this image file, e.g. plane.png (needs matplotlib)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or notices")
+
+
+# -- checks before any work -----------------------------------------------------------
+
+
+def _check_writable_folder(path: str, option: str) -> None:
+    folder = Path(path).resolve().parent
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{option} {path}: the folder {folder} does not exist; create it")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        raise PermissionError(
+            f"{option} {path}: cannot write in {folder} ({err.strerror}); choose another folder"
+        ) from None
+
+
+def _check_plot(path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise ValueError(
+            "--plot needs matplotlib: pip install 'mi-toolkit[plot]' (or pip install matplotlib)"
+        ) from None
+    formats = FigureCanvasBase.get_supported_filetypes()
+    extension = Path(path).suffix.lower().lstrip(".")
+    if extension not in formats:
+        raise ValueError(
+            f"--plot {path}: unknown image type {extension or '(no extension)'!r}; "
+            f"end the name with one of {', '.join('.' + f for f in sorted(formats))}"
+        )
+    _check_writable_folder(path, "--plot")
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Everything that can be checked without estimating, so that errors come first."""
+    try:
+        build_estimator(args.method, **dict(args.param))
+    except TypeError as err:  # an unknown --param name, or a value of the wrong type
+        raise ValueError(str(err)) from None
+    if args.member < 0:
+        raise ValueError(f"--member must be 0 or more; got {args.member}")
+    if not os.path.exists(args.dump):
+        raise FileNotFoundError(f"no dump at {args.dump}; train one with 'mi-toolkit train'")
+    if args.output:
+        _check_writable_folder(args.output, "--output")
+    if args.plot:
+        _check_plot(args.plot)
+
+
+# -- output ---------------------------------------------------------------------------
+
+
+def _cell(value: float) -> str:
+    return f"{value:7.3f}" if math.isfinite(value) else f"{_MISSING:>7}"
 
 
 def _print_table(plane: InformationPlane) -> None:
@@ -47,55 +160,145 @@ def _print_table(plane: InformationPlane) -> None:
     print(header)
     for row, epoch in enumerate(plane.epochs):
         cells = (
-            f"{plane.i_xt[row, c]:>7.3f} / {plane.i_ty[row, c]:<7.3f}"
+            f"{_cell(plane.i_xt[row, c])} / {_cell(plane.i_ty[row, c]).strip():<7}"
             + ("*" if plane.saturated[row, c] else " ")
             for c in range(len(plane.layers))
         )
         print(f"{epoch:>7}  " + " ".join(cells))
     if plane.saturated.any():
         print("* I(X;T) at the log N ceiling: every input told apart")
+    if np.isnan(plane.i_xt[plane.finished]).any():
+        print(f"{_MISSING} not defined for this method (see the notes on stderr)")
+
+
+def _print_notes(plane: InformationPlane) -> None:
+    for line in plane.warning_lines():
+        print(f"note: {line}", file=sys.stderr)
+    for _, why in sorted(plane.skipped.items()):
+        print(f"skipped: {why}", file=sys.stderr)
+
+
+def _format_params(params: dict[str, Any]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in params.items())
 
 
 def plot_plane(plane: InformationPlane, path: str) -> None:
-    """Draw I(T;Y) against I(X;T), one line per layer coloured by epoch."""
-    try:
-        import matplotlib
+    """Write :func:`draw_plane`'s figure to ``path`` at 300 dpi."""
+    import matplotlib.pyplot as plt
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise SystemExit("--plot needs matplotlib: pip install 'mi-toolkit[plot]'") from None
-    figure, axes = plt.subplots(figsize=(6, 4.5))
-    epochs = plane.epochs.astype(float)
-    for column, layer in enumerate(plane.layers):
-        axes.plot(plane.i_xt[:, column], plane.i_ty[:, column], color="0.8", zorder=1)
-        points = axes.scatter(
-            plane.i_xt[:, column], plane.i_ty[:, column], c=epochs, cmap="viridis", s=12, zorder=2
-        )
-        axes.annotate(layer, (plane.i_xt[-1, column], plane.i_ty[-1, column]), fontsize=8)
-    figure.colorbar(points, label="epoch")
-    axes.set_xlabel(f"I(X;T) [{plane.units}]")
-    axes.set_ylabel(f"I(T;Y) [{plane.units}]")
-    axes.set_title(f"information plane ({plane.method})")
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    figure = draw_plane(plane)
+    figure.savefig(path, dpi=300)
     plt.close(figure)
 
 
+def draw_plane(plane: InformationPlane) -> Any:
+    """I(T;Y) against I(X;T), one line per layer, points coloured by epoch (log scale).
+
+    When I(X;T) is not defined for the method, I(T;Y) is drawn against the epoch instead.
+    The figure is sized for a paper (6 × 4.5 in, fonts ≥ 8 pt); layers are told apart by
+    marker, named in the legend. Returns the matplotlib figure.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    markers = "os^Dvp<>h*"
+    with plt.rc_context({"font.size": 9, "legend.fontsize": 8}):
+        figure, axes = plt.subplots(figsize=(6, 4.5))
+        epochs = plane.epochs.astype(float) + 1.0  # log colour scale: epoch 0 -> 1
+        norm = LogNorm(vmin=epochs.min(), vmax=max(epochs.max(), epochs.min() + 1))
+        against_epoch = not np.isfinite(plane.i_xt).any()
+        points = None
+        for column, layer in enumerate(plane.layers):
+            xs = epochs if against_epoch else plane.i_xt[:, column]
+            ys = plane.i_ty[:, column]
+            marker = markers[column % len(markers)]
+            axes.plot(xs, ys, color="0.45", linewidth=0.8, zorder=1)
+            points = axes.scatter(
+                xs,
+                ys,
+                c=epochs,
+                cmap="viridis",
+                norm=norm,
+                s=14,
+                marker=marker,
+                zorder=2,
+                edgecolors="none",
+            )
+            # A neutral proxy so that the legend shows the layer's marker, not a colour.
+            axes.scatter([], [], marker=marker, color="0.3", s=20, label=layer)
+        colorbar = figure.colorbar(points, ax=axes)
+        colorbar.set_label("epoch + 1 (log scale)")
+        axes.legend(title="layer", loc="best", frameon=False)
+        if against_epoch:
+            axes.set_xscale("log")
+            axes.set_xlabel("epoch + 1")
+        else:
+            axes.set_xlabel(f"I(X;T) [{plane.units}]")
+        axes.set_ylabel(f"I(T;Y) [{plane.units}]")
+        title = (
+            "I(T;Y) per epoch (I(X;T) not defined for this method)"
+            if against_epoch
+            else ("information plane")
+        )
+        axes.set_title(
+            f"{title}, member {plane.member}\n{plane.method}: {_format_params(plane.params)}",
+            fontsize=9,
+        )
+        figure.tight_layout()
+    return figure
+
+
+# -- the command ----------------------------------------------------------------------
+
+
+def _interrupted(args: argparse.Namespace) -> int:
+    if args.output and os.path.exists(args.output):
+        saved = InformationPlane.load(args.output)
+        done, total = int(saved.finished.sum()), len(saved.epochs)
+        print(
+            f"\nmi-toolkit plane: interrupted; {done} of {total} epochs are saved in "
+            f"{args.output}. Run the same command again (same --output, without --overwrite) "
+            "to compute only the rest.",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            "\nmi-toolkit plane: interrupted; nothing was saved (pass --output FILE to keep "
+            "finished epochs and resume later).",
+            file=sys.stderr,
+        )
+    return 130
+
+
 def run(args: argparse.Namespace) -> int:
-    plane = information_plane(
-        args.dump,
-        args.method,
-        member=args.member,
-        units=args.units,
-        output=args.output,
-        progress=not args.quiet,
-        **dict(args.param),
-    )
+    _check_arguments(args)
+    announce_compilation(quiet=args.quiet)
+    try:
+        with warnings.catch_warnings():
+            # The plane's warnings are printed below, once each, as notes.
+            warnings.simplefilter("ignore", MIToolkitWarning)
+            plane = information_plane(
+                args.dump,
+                args.method,
+                member=args.member,
+                units=args.units,
+                output=args.output,
+                overwrite=args.overwrite,
+                skip_bad=args.skip_bad,
+                progress=not args.quiet,
+                **dict(args.param),
+            )
+    except KeyboardInterrupt:
+        return _interrupted(args)
     _print_table(plane)
+    _print_notes(plane)
     if args.plot:
         plot_plane(plane, args.plot)
         print(f"plot written to {args.plot}")
     if args.output:
         print(f"plane saved to {args.output}")
-    return 0 if np.isfinite(plane.i_xt).all() else 1
+    # Undefined entries are expected for some methods; skipped epochs are missing work.
+    return 0 if plane.finished.all() else 1

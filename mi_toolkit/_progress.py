@@ -1,9 +1,12 @@
-"""Progress bars on stderr for long work, quiet on request (tqdm underneath)."""
+"""Progress on stderr for long work, quiet on request: tqdm bars and the numba notice."""
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from tqdm.auto import tqdm
 
@@ -25,3 +28,33 @@ def progress_reporter(label: str, total: int, show: bool | None) -> Callable[[in
             bar.close()
 
     return report
+
+
+def _kernel_modules() -> list[Path]:
+    """The package's modules that define numba kernels (``@njit``)."""
+    package = Path(__file__).resolve().parent
+    decorated = re.compile(r"^@njit", re.MULTILINE)
+    return [p for p in package.rglob("*.py") if decorated.search(p.read_text(encoding="utf-8"))]
+
+
+def _cache_folders(module: Path) -> list[Path]:
+    folders = [module.parent / "__pycache__"]
+    custom = os.environ.get("NUMBA_CACHE_DIR")
+    if custom:
+        folders.append(Path(custom))
+    return folders
+
+
+def kernels_compiled() -> bool:
+    """Whether numba's cache holds an index (``*.nbi``) for every kernel module."""
+    for module in _kernel_modules():
+        pattern = f"{module.stem}.*.nbi"
+        if not any(next(folder.rglob(pattern), None) for folder in _cache_folders(module)):
+            return False
+    return True
+
+
+def announce_compilation(quiet: bool = False) -> None:
+    """Say on stderr that numba compiles, when its cache is empty (the first run only)."""
+    if not quiet and not kernels_compiled():
+        print("compiling numba kernels (first run only, ~20 s)...", file=sys.stderr, flush=True)

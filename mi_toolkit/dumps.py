@@ -45,10 +45,12 @@ shape rules is taken as a layer.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
 import re
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -61,6 +63,63 @@ FORMAT_NAME = "mi-toolkit-dump"
 FORMAT_VERSION = 1
 _EPOCH_FILE = re.compile(r"^epoch_(\d+)\.npz$")
 _LABEL_KEYS = ("y", "labels")
+# The tail of an .npz (a zip) holds its central directory: the CRC-32 of every array.
+_FINGERPRINT_TAIL_BYTES = 64 * 1024
+# What np.load raises on a truncated or corrupt file.
+_UNREADABLE = (OSError, EOFError, ValueError, zipfile.BadZipFile)
+
+
+class BadDumpFile(ValueError):
+    """A file of a dump cannot be read (truncated, corrupt, unreadable).
+
+    The message names the file and, for an epoch file, the epoch; ``epoch`` is that
+    epoch or None.
+    """
+
+    def __init__(self, message: str, epoch: int | None = None) -> None:
+        super().__init__(message)
+        self.epoch = epoch
+
+
+def _read_npz(path: Path, epoch: int | None = None) -> dict[str, np.ndarray]:
+    """Every array of an .npz file, or :class:`BadDumpFile` naming the file."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return {key: arrays[key] for key in arrays.files}
+    except _UNREADABLE as err:
+        where = f"epoch {epoch}: " if epoch is not None else ""
+        reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        raise BadDumpFile(
+            f"{where}cannot read {path} ({reason}); the file is truncated or corrupt "
+            "(e.g. written by an interrupted copy)",
+            epoch,
+        ) from None
+
+
+def file_fingerprint(path: str | os.PathLike) -> str:
+    """A cheap content fingerprint of one file: its size and a hash of its last 64 KiB.
+
+    For an ``.npz`` the tail is the zip's central directory, which holds the CRC-32 of
+    every array, so two files with different arrays differ here without reading them.
+    """
+    path = Path(path)
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as stream:
+        size = stream.seek(0, os.SEEK_END)
+        stream.seek(max(0, size - _FINGERPRINT_TAIL_BYTES))
+        digest.update(size.to_bytes(8, "little"))
+        digest.update(stream.read())
+    return digest.hexdigest()
+
+
+def array_fingerprint(arrays: Mapping[str, np.ndarray]) -> str:
+    """A content hash of named arrays (names, shapes, dtypes and bytes)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in sorted(arrays):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{array.dtype.str}:{array.shape};".encode())
+        digest.update(array.data)
+    return digest.hexdigest()
 
 
 def epoch_filename(epoch: int) -> str:
@@ -183,10 +242,6 @@ class DumpWriter:
             arrays[name] = np.asarray(value, dtype=np.float64)
         atomic_savez(self.path / epoch_filename(epoch), arrays)
 
-    def recorded_epochs(self) -> list[int]:
-        """Epochs whose files are in place."""
-        return _epoch_files(self.path)[0]
-
     def finish(self, **extra: Any) -> None:
         """Mark the dump complete (after the last epoch), adding ``extra`` metadata."""
         self.meta.update(extra)
@@ -214,6 +269,9 @@ class Dump:
     members : number of ensemble members R.
     labels : labels of the evaluation samples, or None.
     meta : metadata (empty for layouts without ``meta.json``).
+    inputs : inputs of the evaluation samples, or None.
+
+    An epoch file that cannot be read raises :class:`BadDumpFile` naming it.
     """
 
     layers: list[str]
@@ -223,6 +281,7 @@ class Dump:
     meta: dict[str, Any] = field(default_factory=dict)
     inputs: np.ndarray | None = None
     _load: Any = field(default=None, repr=False)
+    _fingerprint: Any = field(default=None, repr=False)
 
     def activations(self, epoch: int, layer: str, member: int = 0) -> np.ndarray:
         """Activations ``(n, d)`` of ``layer`` at ``epoch`` for one ensemble member."""
@@ -233,6 +292,20 @@ class Dump:
         if epoch not in self.epochs:
             raise KeyError(f"epoch {epoch} was not recorded; recorded: {_summary(self.epochs)}")
         return self._load(epoch)
+
+    def fingerprint(self, epoch: int) -> str:
+        """A content fingerprint of one epoch's data, cheap to compute.
+
+        Two dumps whose epoch differs in any array have different fingerprints (for a
+        file, up to a collision of the CRC-32s the zip stores for each array). Files are
+        fingerprinted from their size and tail (:func:`file_fingerprint`), arrays in
+        memory by hashing them.
+        """
+        if epoch not in self.epochs:
+            raise KeyError(f"epoch {epoch} was not recorded; recorded: {_summary(self.epochs)}")
+        if self._fingerprint is None:
+            return array_fingerprint(self._load(epoch))
+        return self._fingerprint(epoch)
 
     def metric(self, name: str) -> np.ndarray:
         """One metric over the recorded epochs, shape ``(epochs, R)``."""
@@ -259,8 +332,18 @@ def open_dump(path: str | os.PathLike) -> Dump:
     return _open_npz_dir(path)
 
 
+def _read_meta(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads((path / "meta.json").read_text())
+    except json.JSONDecodeError as err:
+        raise BadDumpFile(
+            f"{path / 'meta.json'} is not valid JSON ({err}); the dump's metadata is damaged: "
+            "restore it, or train the run again"
+        ) from None
+
+
 def _open_dump_dir(path: Path) -> Dump:
-    meta = json.loads((path / "meta.json").read_text())
+    meta = _read_meta(path)
     if meta.get("format") != FORMAT_NAME:
         raise ValueError(f"{path}/meta.json is not a {FORMAT_NAME} file")
     if meta.get("format_version", 0) > FORMAT_VERSION:
@@ -271,15 +354,17 @@ def _open_dump_dir(path: Path) -> Dump:
     epochs, files = _epoch_files(path)
     labels = inputs = None
     if (path / "data.npz").exists():
-        with np.load(path / "data.npz") as data:
-            labels = data["y"]
-            inputs = data["x"] if "x" in data else None
+        data = _read_npz(path / "data.npz")
+        labels = data.get("y")
+        inputs = data.get("x")
 
     def load(epoch: int) -> dict[str, np.ndarray]:
-        with np.load(files[epoch]) as arrays:
-            return {_strip(k): arrays[k] for k in arrays.files}
+        return {_strip(k): a for k, a in _read_npz(files[epoch], epoch).items()}
 
-    return Dump(meta["layers"], epochs, meta["members"], labels, meta, inputs, load)
+    def fingerprint(epoch: int) -> str:
+        return file_fingerprint(files[epoch])
+
+    return Dump(meta["layers"], epochs, meta["members"], labels, meta, inputs, load, fingerprint)
 
 
 def _strip(key: str) -> str:
@@ -299,20 +384,22 @@ def _open_npz_dir(path: Path) -> Dump:
     if not files:
         raise ValueError(f"{path} holds neither meta.json nor per-epoch .npz files")
     epochs = sorted(files)
-    with np.load(files[epochs[0]]) as first:
-        labels = next((first[k] for k in _LABEL_KEYS if k in first), None)
-        layers = [_strip(k) for k in first.files if k not in _LABEL_KEYS]
+    first = _read_npz(files[epochs[0]], epochs[0])
+    labels = next((first[k] for k in _LABEL_KEYS if k in first), None)
+    layers = [_strip(k) for k in first if k not in _LABEL_KEYS]
 
     def load(epoch: int) -> dict[str, np.ndarray]:
-        with np.load(files[epoch]) as arrays:
-            return {
-                _strip(k): _with_members(arrays[k], f"{files[epoch].name}:{k}")
-                for k in arrays.files
-                if k not in _LABEL_KEYS
-            }
+        return {
+            _strip(k): _with_members(array, f"{files[epoch].name}:{k}")
+            for k, array in _read_npz(files[epoch], epoch).items()
+            if k not in _LABEL_KEYS
+        }
+
+    def fingerprint(epoch: int) -> str:
+        return file_fingerprint(files[epoch])
 
     members = next(iter(load(epochs[0]).values())).shape[0]
-    return Dump(layers, epochs, members, labels, {}, None, load)
+    return Dump(layers, epochs, members, labels, {}, None, load, fingerprint)
 
 
 def _with_members(array: np.ndarray, where: str) -> np.ndarray:
@@ -324,8 +411,7 @@ def _with_members(array: np.ndarray, where: str) -> np.ndarray:
 
 
 def _open_single_npz(path: Path) -> Dump:
-    with np.load(path) as arrays:
-        contents = {k: arrays[k] for k in arrays.files}
+    contents = _read_npz(path)
     labels = next((contents.pop(k) for k in _LABEL_KEYS if k in contents), None)
     epoch_values = contents.pop("epochs", None)
     layers = {}

@@ -12,12 +12,23 @@ for every epoch e and layer ℓ, as in Shwartz-Ziv & Tishby (2017) and Saxe et a
 X is uniform over the N distinct samples and no I(X;T) can exceed log N (without the
 inputs, each sample counts as distinct). Y is the labels, discrete.
 
+With a continuous estimator (gaussian, kl, ksg) and distinct inputs, I(X;T) is not
+defined: T is a deterministic function of X, so each input's class holds one sample with
+no spread. Those entries stay NaN with a note (warning kind ``"undefined"``), and I(T;Y)
+is computed as usual.
+
+Every estimate's warnings are collected per layer, quantity and kind, kept in
+:attr:`InformationPlane.warnings` and reported once each, with their count, at the end.
+
 Results are written to disk, if asked, after every epoch, atomically, so that an
-interrupted analysis keeps what it finished and resumes where it stopped.
+interrupted analysis keeps what it finished and resumes where it stopped. The saved plane
+records the identity of its dump (a hash of its metadata, of x and y, and a fingerprint
+of each epoch's file), and resuming from another dump is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import warnings
@@ -29,19 +40,47 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from mi_toolkit._validation import as_variable
-from mi_toolkit.api import build_estimator, estimate_mi
-from mi_toolkit.dumps import Dump, atomic_savez, open_dump
-from mi_toolkit.result import MIToolkitWarning, unit_scale
+from mi_toolkit._validation import Variable, as_variable
+from mi_toolkit.api import build_estimator, mi_of_variables, prepare_pair
+from mi_toolkit.dumps import BadDumpFile, Dump, atomic_savez, open_dump
+from mi_toolkit.estimators.base import Estimator, UndefinedEstimate
+from mi_toolkit.result import MIEstimate, MIToolkitWarning, unit_scale
+
+#: The two quantities of the plane, as named in warnings and messages.
+I_XT, I_TY = "I(X;T)", "I(T;Y)"
+# Metadata keys that change while a dump is written or finished, not with its content.
+_VOLATILE_META = ("complete", "bad_fits", "restarts", "seeds", "versions")
+_WHAT_TO_DO = (
+    "pass a new output path, delete the file, or pass overwrite=True (--overwrite) to replace it"
+)
 
 
 @dataclass
 class InformationPlane:
     """I(X;T) and I(T;Y) per recorded epoch (rows) and layer (columns).
 
-    ``i_xt``, ``i_ty`` and their standard errors are ``(epochs, layers)`` arrays in
-    ``units``; entries not yet computed are NaN. ``saturated`` marks I(X;T) estimates at
-    the log N ceiling.
+    Attributes
+    ----------
+    i_xt, i_ty, i_xt_error, i_ty_error : numpy.ndarray
+        ``(epochs, layers)`` arrays in ``units``. Entries not computed, or not defined for
+        the method (see ``warnings``), are NaN.
+    saturated : numpy.ndarray
+        ``(epochs, layers)`` bool: I(X;T) at the log N ceiling.
+    finished : numpy.ndarray
+        ``(epochs,)`` bool: the epoch was analysed (its defined entries are all computed).
+    warnings : list of dict
+        The estimates' warnings, one entry per layer, quantity (``"I(X;T)"`` or
+        ``"I(T;Y)"``) and kind, with the ``epochs`` that raised it and the first
+        ``message``; :meth:`warning_lines` says each in one line.
+    meta : dict
+        The dump's metadata (empty for arrays and layouts without ``meta.json``).
+    source : dict
+        The identity of the analysed data: hashes of the dump's metadata, x and y.
+    fingerprints : numpy.ndarray
+        ``(epochs,)`` content fingerprint of each epoch's data
+        (:meth:`mi_toolkit.dumps.Dump.fingerprint`).
+    skipped : dict
+        Epochs whose file could not be read (``skip_bad=True``) -> why.
     """
 
     epochs: np.ndarray
@@ -56,6 +95,18 @@ class InformationPlane:
     params: dict[str, Any]
     member: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    finished: np.ndarray | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    source: dict[str, Any] = field(default_factory=dict)
+    fingerprints: np.ndarray | None = None
+    skipped: dict[int, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.finished is None:  # a plane saved before `finished` existed
+            self.finished = np.isfinite(self.i_xt).all(axis=1) & np.isfinite(self.i_ty).all(axis=1)
+        if self.fingerprints is None:
+            self.fingerprints = np.full(len(self.epochs), "", dtype="<U32")
+        self.skipped = {int(epoch): why for epoch, why in self.skipped.items()}
 
     @classmethod
     def empty(cls, epochs: Sequence[int], layers: Sequence[str], **info: Any) -> InformationPlane:
@@ -69,12 +120,31 @@ class InformationPlane:
             i_xt_error=nan.copy(),
             i_ty_error=nan.copy(),
             saturated=np.zeros(shape, dtype=bool),
+            finished=np.zeros(len(epochs), dtype=bool),
             **info,
         )
 
     def done(self, row: int) -> bool:
-        """Whether every layer of one epoch row has both estimates."""
-        return bool(np.isfinite(self.i_xt[row]).all() and np.isfinite(self.i_ty[row]).all())
+        """Whether one epoch row was analysed (every defined estimate computed)."""
+        return bool(self.finished[row])
+
+    def warning_lines(self) -> list[str]:
+        """Each collected warning once, with its count: ``"layer2, I(X;T): clipped in 137
+        of 274 epochs: <first message>"``. Quantities, then layers, with the same warning
+        in the same epochs share one line (``"layer1, layer2, I(X;T) and I(T;Y): ..."``)."""
+        total = int(self.finished.sum())
+        by_layer: dict[tuple[str, str, tuple[int, ...], str], list[str]] = {}
+        for entry in self.warnings:
+            key = (entry["layer"], entry["kind"], tuple(entry["epochs"]), entry["message"])
+            by_layer.setdefault(key, []).append(entry["quantity"])
+        merged: dict[tuple[str, str, tuple[int, ...], str], list[str]] = {}
+        for (layer, kind, epochs, message), quantities in by_layer.items():
+            merged.setdefault((" and ".join(quantities), kind, epochs, message), []).append(layer)
+        return [
+            f"{', '.join(layers)}, {quantities}: {kind} in {len(epochs)} of {total} epochs: "
+            f"{message}"
+            for (quantities, kind, epochs, message), layers in merged.items()
+        ]
 
     def save(self, path: str | os.PathLike) -> None:
         """Write to one ``.npz`` file (arrays plus a JSON header), atomically."""
@@ -85,6 +155,9 @@ class InformationPlane:
             "params": self.params,
             "member": self.member,
             "meta": self.meta,
+            "warnings": self.warnings,
+            "source": self.source,
+            "skipped": {str(epoch): why for epoch, why in self.skipped.items()},
         }
         atomic_savez(
             path,
@@ -95,6 +168,8 @@ class InformationPlane:
                 "i_xt_error": self.i_xt_error,
                 "i_ty_error": self.i_ty_error,
                 "saturated": self.saturated,
+                "finished": self.finished,
+                "fingerprints": self.fingerprints,
                 "header": np.array(json.dumps(header, default=_jsonable)),
             },
         )
@@ -141,28 +216,44 @@ def _as_dump(source: Dump | str | os.PathLike | Mapping[str, np.ndarray]) -> Dum
     return open_dump(source)
 
 
-def _inputs_and_labels(dump: Dump, x: Any, y: Any, n_samples: int) -> tuple[np.ndarray, np.ndarray]:
-    labels = dump.labels if y is None else np.asarray(y)
+def _inputs_and_labels(dump: Dump, x: Any, y: Any) -> tuple[Variable, Variable]:
+    """X and Y validated once, both discrete, for every layer and epoch."""
+    labels = dump.labels if y is None else y
     if labels is None:
         raise ValueError(
             "no labels: the dump holds none, so pass y=<labels of the evaluation samples>"
         )
     inputs = x if x is not None else dump.inputs
     # Without the inputs each evaluation sample counts as its own input.
-    inputs = np.arange(n_samples) if inputs is None else np.asarray(inputs)
-    for name, array in (("x", inputs), ("y", labels)):
-        if len(array) != n_samples:
-            raise ValueError(
-                f"{name} has {len(array)} samples but the activations have {n_samples}"
-            )
-    # X is the same for every layer and epoch: group its rows once, then pass the labels.
-    input_groups, _ = as_variable(inputs, "x", discrete=True).groups()
-    return input_groups, labels
+    inputs = np.arange(len(labels)) if inputs is None else inputs
+    return prepare_pair(inputs, labels, discrete_x=True, discrete_y=True)
+
+
+def _hash_json(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=_jsonable)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def _source_identity(dump: Dump, x: Variable, y: Variable) -> dict[str, Any]:
+    """What must match for a saved plane to be resumed: the run and the x and y used."""
+    stable_meta = {k: v for k, v in dump.meta.items() if k not in _VOLATILE_META}
+    return {
+        "run": _hash_json(stable_meta),
+        "x": _hash_json([x.values.shape, hashlib.blake2b(x.values.data).hexdigest()]),
+        "y": _hash_json([y.values.shape, hashlib.blake2b(y.values.data).hexdigest()]),
+    }
+
+
+def _fingerprint(dump: Dump, epoch: int) -> str:
+    try:
+        return dump.fingerprint(epoch)
+    except OSError:
+        return ""  # unreadable: reading the epoch reports it
 
 
 def information_plane(
     activations: Dump | str | os.PathLike | Mapping[str, np.ndarray],
-    method: str = "binning",
+    method: str | Estimator = "binning",
     *,
     x: Any = None,
     y: Any = None,
@@ -171,6 +262,8 @@ def information_plane(
     layers: Sequence[str] | None = None,
     member: int = 0,
     output: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    skip_bad: bool = False,
     progress: bool = True,
     **params: Any,
 ) -> InformationPlane:
@@ -178,26 +271,38 @@ def information_plane(
 
     Parameters
     ----------
-    activations:
+    activations : Dump, path or mapping
         An activation dump (:class:`mi_toolkit.dumps.Dump` or a path in any layout
         :func:`mi_toolkit.dumps.open_dump` reads), or ``{layer: array (epochs, n, d)}``.
-    method, params:
+    method, params : str or Estimator, keyword arguments
         The estimator and its parameters, as for :func:`mi_toolkit.estimate_mi`.
-    x, y:
+    x, y : array-like, optional
         Inputs and labels of the evaluation samples; default: those stored in the dump.
         Without inputs every sample is its own input.
-    units:
+    units : str
         ``"bits"`` (default, as the information-plane literature plots) or ``"nats"``.
-    epochs, layers:
+    epochs, layers : sequence, optional
         Subsets to analyse; default all recorded.
-    member:
+    member : int
         Which ensemble member (seed) of the dump to analyse.
-    output:
-        If given, a ``.npz`` file rewritten atomically after every epoch. If it already
-        holds a plane for the same method, parameters and member, finished epochs are kept
-        and only the rest computed.
-    progress:
+    output : path, optional
+        A ``.npz`` file rewritten atomically after every epoch. If it already holds a plane
+        of the same analysis (method, parameters, units, member, layers) of the same data
+        (dump metadata, x, y and each finished epoch's fingerprint), finished epochs are
+        kept and only the rest computed; a plane of anything else is an error.
+    overwrite : bool
+        Replace ``output`` instead of resuming from it.
+    skip_bad : bool
+        Leave an epoch whose file cannot be read NaN (recorded in ``skipped``) and go on;
+        by default such a file is an error (after saving what was finished).
+    progress : bool
         Show a progress bar over epochs (on stderr); ``False`` for quiet.
+
+    Returns
+    -------
+    InformationPlane
+        The plane; its collected warnings are also issued once each as
+        :class:`~mi_toolkit.MIToolkitWarning` at the end.
     """
     unit_scale(units)
     estimator = build_estimator(method, **params)  # fail on bad parameters before any work
@@ -207,20 +312,109 @@ def information_plane(
     unknown = sorted(set(chosen_layers) - set(dump.layers))
     if unknown:
         raise ValueError(f"unknown layer(s) {unknown}; recorded layers: {dump.layers}")
+    missing = sorted(set(chosen_epochs) - set(dump.epochs))
+    if missing:
+        raise ValueError(
+            f"epoch(s) {missing[:5]} were not recorded; recorded: {dump.epochs[:5]}..."
+        )
     if not 0 <= member < dump.members:
         raise ValueError(f"member must be in 0..{dump.members - 1}; got {member}")
-    info = {"units": units, "method": method, "params": estimator.params(), "member": member}
-    plane = _resume(output, chosen_epochs, chosen_layers, info)
-    n_samples = dump.activations(chosen_epochs[0], chosen_layers[0], member).shape[0]
-    inputs, labels = _inputs_and_labels(dump, x, y, n_samples)
+    x_var, y_var = _inputs_and_labels(dump, x, y)
+    info = {
+        "units": units,
+        "method": estimator.name,
+        "params": estimator.params(),
+        "member": member,
+        "meta": dump.meta,
+        "source": _source_identity(dump, x_var, y_var),
+        "fingerprints": np.array([_fingerprint(dump, e) for e in chosen_epochs], dtype="<U32"),
+    }
+    plane = _resume(output, chosen_epochs, chosen_layers, info, overwrite)
+    log = _WarningLog(plane.warnings)
     rows = [r for r in range(len(chosen_epochs)) if not plane.done(r)]
-    for row in tqdm(rows, desc=f"information plane ({method})", unit="epoch", disable=not progress):
-        arrays = dump.epoch(chosen_epochs[row])
+    label = f"information plane ({estimator.name})"
+    for row in tqdm(rows, desc=label, unit="epoch", disable=not progress):
+        epoch = chosen_epochs[row]
+        try:
+            arrays = dump.epoch(epoch)
+        except BadDumpFile as err:
+            if not skip_bad:
+                _save(plane, output)
+                raise BadDumpFile(
+                    f"{err}; run again with --skip-bad (Python: skip_bad=True) to leave "
+                    f"epoch {epoch} NaN and finish the others",
+                    epoch,
+                ) from None
+            plane.skipped[epoch] = str(err)
+            continue
         for column, layer in enumerate(chosen_layers):
-            _fill(plane, row, column, arrays[layer][member], inputs, labels, method, units, params)
-        if output is not None:
-            plane.save(output)
+            activation = arrays[layer][member]
+            _fill(plane, row, column, activation, x_var, y_var, estimator, log)
+        plane.finished[row] = True
+        plane.skipped.pop(epoch, None)
+        _save(plane, output)
+    for line in plane.warning_lines():
+        warnings.warn(line, MIToolkitWarning, stacklevel=2)
     return plane
+
+
+def _save(plane: InformationPlane, output: str | os.PathLike | None) -> None:
+    if output is not None:
+        plane.save(output)
+
+
+class _WarningLog:
+    """Collects warnings per (layer, quantity, kind) into the plane's ``warnings`` list."""
+
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        self.entries = entries
+        self.index = {(e["layer"], e["quantity"], e["kind"]): e for e in entries}
+
+    def add(self, layer: str, quantity: str, epoch: int, kind: str, message: str) -> None:
+        key = (layer, quantity, kind)
+        entry = self.index.get(key)
+        if entry is None:
+            entry = {
+                "layer": layer,
+                "quantity": quantity,
+                "kind": kind,
+                "epochs": [],
+                "message": message,
+            }
+            self.index[key] = entry
+            self.entries.append(entry)
+        if epoch not in entry["epochs"]:
+            entry["epochs"].append(epoch)
+
+
+def _undefined_note(quantity: str, method: str, error: UndefinedEstimate) -> str:
+    if quantity == I_XT:
+        return (
+            f"not defined for the continuous method {method!r}: a layer is a deterministic "
+            "function of distinct inputs, so each input's class holds one sample; left NaN "
+            "(methods 'binning' and 'kde' measure it at a chosen resolution)"
+        )
+    return f"not defined for method {method!r}: {error}"
+
+
+def _estimate(
+    estimator: Estimator,
+    a: Variable,
+    b: Variable,
+    units: str,
+    where: tuple[str, str, int],
+    log: _WarningLog,
+) -> MIEstimate | None:
+    """One estimate through the core's one path; its warnings go to ``log``."""
+    layer, quantity, epoch = where
+    try:
+        result = mi_of_variables(estimator, a, b, units, emit_warnings=False)
+    except UndefinedEstimate as err:
+        log.add(layer, quantity, epoch, "undefined", _undefined_note(quantity, estimator.name, err))
+        return None
+    for warning in result.warnings:
+        log.add(layer, quantity, epoch, getattr(warning, "kind", "other"), str(warning))
+    return result
 
 
 def _fill(
@@ -228,22 +422,30 @@ def _fill(
     row: int,
     column: int,
     activation: np.ndarray,
-    inputs: np.ndarray,
-    labels: np.ndarray,
-    method: str,
-    units: str,
-    params: dict[str, Any],
+    x: Variable,
+    y: Variable,
+    estimator: Estimator,
+    log: _WarningLog,
 ) -> None:
-    with warnings.catch_warnings():
-        # Saturation is expected in early layers; it is recorded in plane.saturated.
-        warnings.simplefilter("ignore", MIToolkitWarning)
-        xt = estimate_mi(inputs, activation, method, units=units, discrete_x=True, **params)
-        ty = estimate_mi(activation, labels, method, units=units, discrete_y=True, **params)
-    plane.i_xt[row, column] = xt.value
-    plane.i_ty[row, column] = ty.value
-    plane.i_xt_error[row, column] = np.nan if xt.standard_error is None else xt.standard_error
-    plane.i_ty_error[row, column] = np.nan if ty.standard_error is None else ty.standard_error
-    plane.saturated[row, column] = xt.saturated
+    layer, epoch = plane.layers[column], int(plane.epochs[row])
+    if activation.shape[0] != y.n_samples:
+        raise ValueError(
+            f"layer {layer!r} at epoch {epoch} has {activation.shape[0]} samples but y has "
+            f"{y.n_samples}; x and y must be the evaluation samples the activations were "
+            "recorded on"
+        )
+    # Only the activations are validated per estimate; X and Y were validated once.
+    t = as_variable(activation, "T")
+    xt = _estimate(estimator, x, t, plane.units, (layer, I_XT, epoch), log)
+    ty = _estimate(estimator, t, y, plane.units, (layer, I_TY, epoch), log)
+    for result, value, error in (
+        (xt, plane.i_xt, plane.i_xt_error),
+        (ty, plane.i_ty, plane.i_ty_error),
+    ):
+        if result is not None:
+            value[row, column] = result.value
+            error[row, column] = np.nan if result.standard_error is None else result.standard_error
+    plane.saturated[row, column] = xt is not None and xt.saturated
 
 
 def _resume(
@@ -251,27 +453,71 @@ def _resume(
     epochs: list[int],
     layers: list[str],
     info: dict[str, Any],
+    overwrite: bool,
 ) -> InformationPlane:
     fresh = InformationPlane.empty(epochs, layers, **info)
-    if output is None or not Path(output).exists():
+    if output is None or overwrite or not Path(output).exists():
         return fresh
-    previous = InformationPlane.load(output)
-    same_run = (
-        previous.method == info["method"]
-        and previous.units == info["units"]
-        and previous.member == info["member"]
-        and previous.params == json.loads(json.dumps(info["params"], default=_jsonable))
-        and previous.layers == layers
+    previous = _load_previous(output)
+    _check_same_analysis(output, previous, fresh)
+    _check_same_data(output, previous, fresh)
+    kept = {int(e): r for r, e in enumerate(previous.epochs) if previous.done(r)}
+    for row, epoch in enumerate(epochs):
+        if epoch in kept:
+            old = kept[epoch]
+            for name in ("i_xt", "i_ty", "i_xt_error", "i_ty_error", "saturated", "finished"):
+                getattr(fresh, name)[row] = getattr(previous, name)[old]
+    for entry in previous.warnings:
+        still = [e for e in entry["epochs"] if e in kept and e in epochs]
+        if still:
+            fresh.warnings.append({**entry, "epochs": still})
+    return fresh
+
+
+def _load_previous(output: str | os.PathLike) -> InformationPlane:
+    try:
+        return InformationPlane.load(output)
+    except (OSError, EOFError, ValueError, KeyError, TypeError) as err:
+        raise ValueError(
+            f"{output} exists but is not a readable information plane ({err}); {_WHAT_TO_DO}"
+        ) from None
+
+
+def _check_same_analysis(output: Any, previous: InformationPlane, fresh: InformationPlane) -> None:
+    same = (
+        previous.method == fresh.method
+        and previous.units == fresh.units
+        and previous.member == fresh.member
+        and previous.params == json.loads(json.dumps(fresh.params, default=_jsonable))
+        and previous.layers == fresh.layers
     )
-    if not same_run:
+    if not same:
         raise ValueError(
             f"{output} holds a plane of another analysis (method {previous.method!r}, "
-            f"params {previous.params}); pass a new output path or delete it"
+            f"params {previous.params}, units {previous.units!r}, member {previous.member}, "
+            f"layers {previous.layers}); {_WHAT_TO_DO}"
         )
-    done = {int(e): r for r, e in enumerate(previous.epochs) if previous.done(r)}
-    for row, epoch in enumerate(epochs):
-        if epoch in done:
-            old = done[epoch]
-            for name in ("i_xt", "i_ty", "i_xt_error", "i_ty_error", "saturated"):
-                getattr(fresh, name)[row] = getattr(previous, name)[old]
-    return fresh
+
+
+def _check_same_data(output: Any, previous: InformationPlane, fresh: InformationPlane) -> None:
+    if not previous.source:
+        raise ValueError(
+            f"{output} was saved without a record of the dump it came from, so it cannot be "
+            f"checked against this one; {_WHAT_TO_DO}"
+        )
+    differs = [
+        name for name in ("run", "x", "y") if previous.source.get(name) != fresh.source[name]
+    ]
+    if differs:
+        what = {"run": "the dump's metadata", "x": "the inputs x", "y": "the labels y"}
+        raise ValueError(
+            f"{output} holds a plane of another dump ({', '.join(what[d] for d in differs)} "
+            f"differ from this one's); {_WHAT_TO_DO}"
+        )
+    now = dict(zip(fresh.epochs.tolist(), fresh.fingerprints.tolist(), strict=True))
+    for row, epoch in enumerate(previous.epochs.tolist()):
+        if previous.done(row) and epoch in now and previous.fingerprints[row] != now[epoch]:
+            raise ValueError(
+                f"{output} holds a plane of another dump: the data of epoch {epoch} differ "
+                f"from those the plane was computed from; {_WHAT_TO_DO}"
+            )

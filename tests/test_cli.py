@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from mi_toolkit.cli import main
@@ -32,3 +33,97 @@ def test_no_arguments_runs_the_demo(capsys):
 def test_unknown_command_fails_with_usage(capsys):
     assert main(["nonsense"]) == 2
     assert "unknown command 'nonsense'" in capsys.readouterr().err
+
+
+# -- what a person meets: errors, --version, Ctrl-C, the numba notice ----------------
+
+
+def test_version(capsys):
+    from mi_toolkit import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"mi-toolkit {__version__}"
+
+
+@pytest.fixture
+def fake_command(monkeypatch):
+    """A subcommand 'fake' whose run raises whatever the test puts in ``raised``."""
+    import sys
+    import types
+
+    import mi_toolkit.cli as cli
+
+    raised = []
+    module = types.ModuleType("fake_subcommand")
+    module.add_arguments = lambda parser: None
+
+    def run(args):
+        raise raised[0]
+
+    module.run = run
+    monkeypatch.setitem(sys.modules, "fake_subcommand", module)
+    monkeypatch.setitem(cli.SUBCOMMANDS, "fake", ("fake_subcommand", "raises"))
+    monkeypatch.delenv("MI_TOOLKIT_DEBUG", raising=False)
+    return raised
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("seeds must be distinct"),
+        FileExistsError("runs/tanh already holds a dump; pass --resume"),
+        FileNotFoundError("no MNIST files in ~/data"),
+        PermissionError(13, "Permission denied", "/ro/plane.npz"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(fake_command, capsys, error):
+    fake_command.append(error)
+    assert main(["fake"]) == 2
+    err = capsys.readouterr().err
+    named = isinstance(error, OSError) and error.filename
+    expected = "/ro/plane.npz: Permission denied" if named else str(error)
+    assert err == f"mi-toolkit fake: error: {expected}\n"
+
+
+def test_bugs_keep_their_traceback(fake_command):
+    fake_command.append(ZeroDivisionError("a bug"))
+    with pytest.raises(ZeroDivisionError):
+        main(["fake"])
+
+
+def test_debug_variable_shows_the_traceback_of_user_errors(fake_command, monkeypatch):
+    fake_command.append(ValueError("bad seed"))
+    monkeypatch.setenv("MI_TOOLKIT_DEBUG", "1")
+    with pytest.raises(ValueError, match="bad seed"):
+        main(["fake"])
+
+
+def test_ctrl_c_exits_130(fake_command, capsys):
+    fake_command.append(KeyboardInterrupt())
+    assert main(["fake"]) == 130
+    assert "mi-toolkit fake: interrupted" in capsys.readouterr().err
+
+
+def test_compilation_notice_when_the_numba_cache_is_empty(monkeypatch, capsys):
+    import mi_toolkit._progress as progress
+
+    monkeypatch.setattr(progress, "kernels_compiled", lambda: False)
+    progress.announce_compilation(quiet=False)
+    assert "compiling numba kernels (first run only" in capsys.readouterr().err
+    progress.announce_compilation(quiet=True)
+    assert capsys.readouterr().err == ""
+
+
+def test_numba_cache_is_detected(monkeypatch, tmp_path, bits12):
+    import mi_toolkit._progress as progress
+    from mi_toolkit import estimate_mi
+
+    modules = {path.stem for path in progress._kernel_modules()}
+    assert modules == {"_grouping", "_kde_kernels", "_knn_kernels"}
+    # Run a kernel of each module, so that numba's cache holds them.
+    t = np.random.default_rng(3).normal(size=(200, 2))
+    estimate_mi(t, bits12[:200, 0], "kde")
+    estimate_mi(t, bits12[:200, 0], "ksg")
+    assert progress.kernels_compiled()
+    monkeypatch.setattr(progress, "_cache_folders", lambda module: [tmp_path])
+    assert not progress.kernels_compiled()
