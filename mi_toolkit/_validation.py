@@ -166,7 +166,17 @@ def check_enough_samples(variable: Variable, minimum: int, method: str) -> None:
 
 
 def check_positive(value: Any, name: str, hint: str = "") -> float:
-    """Return ``value`` as a float after checking it is finite and > 0."""
+    """Return ``value`` as a float after checking it is finite and > 0.
+
+    Strings and booleans are refused, as :func:`check_positive_int` refuses them: a
+    number given as text is a typing slip that should not pass for one parameter and
+    fail for another.
+    """
+    if isinstance(value, (str, bytes, bool, np.bool_)):
+        raise TypeError(
+            f"{name} must be a positive number; got {value!r} ({type(value).__name__}); "
+            f"pass it as a number, e.g. {name}=0.1"
+        )
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -179,7 +189,10 @@ def check_positive(value: Any, name: str, hint: str = "") -> float:
 def check_positive_int(value: Any, name: str, hint: str = "") -> int:
     """Return ``value`` as an int after checking it is an integer >= 1."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a positive integer; got {value!r}")
+        raise TypeError(
+            f"{name} must be a positive integer; got {value!r} ({type(value).__name__}); "
+            f"pass it as a number, e.g. {name}=5"
+        )
     if value < 1:
         raise ValueError(f"{name} must be a positive integer (>= 1); got {value!r}{hint}")
     return int(value)

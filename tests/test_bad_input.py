@@ -169,3 +169,20 @@ def test_low_precision_numpy_arrays(dtype):
     result = estimate_mi(t, labels, method="kde", noise_variance=0.01)
     reference = estimate_mi(t.astype(np.float64), labels, method="kde", noise_variance=0.01)
     assert result.value == pytest.approx(reference.value, rel=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("kde", {"noise_variance": "1e-3"}),
+        ("ksg", {"k": "5"}),
+        ("binning", {"bin_width": "0.07"}),
+        ("gaussian", {"regularization": True}),
+    ],
+)
+def test_numbers_given_as_text_are_refused_alike(method, params):
+    # Before: noise_variance="1e-3" was taken while k="5" was refused.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((50, 2))
+    with pytest.raises(TypeError, match="pass it as a number"):
+        estimate_mi(x, x + rng.standard_normal((50, 2)), method, **params)

@@ -27,6 +27,26 @@ class _WorkStarted(Exception):
     """Raised by a stand-in for train(): every check before it has passed."""
 
 
+@pytest.fixture(autouse=True)
+def errors_keep_their_type(monkeypatch):
+    """These tests check which error each bad argument raises, so let it through the
+    entry point (which otherwise prints it as one line: test_an_error_is_one_line)."""
+    monkeypatch.setenv("MI_TOOLKIT_DEBUG", "1")
+
+
+def test_an_error_is_one_line(monkeypatch, capsys, no_work, tmp_path):
+    monkeypatch.delenv("MI_TOOLKIT_DEBUG")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "12bit-tanh", "--seeds", "5-2", "--out", "run"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == "mi-toolkit train: error: --seeds '5-2' is an empty range; "
+        + err.split("empty range; ", 1)[1]
+    )
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
 @pytest.fixture
 def no_work(monkeypatch):
     """Replace train() so that reaching it, the start of the work, raises _WorkStarted."""

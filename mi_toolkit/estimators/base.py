@@ -108,7 +108,9 @@ def class_members(
                 "is infinite for continuous values); use method 'binning' or 'kde', which "
                 "measure it at a chosen resolution"
             )
-        raise ValueError(
+        # Also UndefinedEstimate (a ValueError): callers estimating many quantities, such
+        # as the information plane, record it as undefined and go on.
+        raise UndefinedEstimate(
             f"the class {labels.name} = {value} has {counts[small[0]]} sample(s), but {reason}, "
             f"so every class needs at least {minimum}; {advice}"
         )
