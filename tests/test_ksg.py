@@ -128,7 +128,7 @@ def test_pruned_brute_force_equals_all_pairs_on_tied_data(max_norm):
     # Integer data: many equal distances, and kd leaves whose boxes touch the k-th
     # distance exactly. The pruned kd-order search must return what an all-pairs scan in
     # index order returns: the k smallest distances, ties to the lower index.
-    from mi_toolkit.estimators._knn_kernels import count_brute, knn_brute
+    from mi_toolkit.estimators._knn_kernels.brute import count_brute, knn_brute
 
     rng = np.random.default_rng(30)
     points = np.round(2.0 * rng.standard_normal((600, 5)))

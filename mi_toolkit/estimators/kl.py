@@ -91,11 +91,8 @@ from mi_toolkit.estimators._knn_common import (
     check_search,
     knn_bias_note,
 )
-from mi_toolkit.estimators._knn_kernels import (
-    knn_fused_euclidean,
-    nearest_neighbors,
-    resolve_algorithm,
-)
+from mi_toolkit.estimators._knn_kernels.brute import knn_fused_euclidean
+from mi_toolkit.estimators._knn_kernels.dispatch import nearest_neighbors, resolve_algorithm
 from mi_toolkit.estimators.base import (
     Estimate,
     Estimator,
