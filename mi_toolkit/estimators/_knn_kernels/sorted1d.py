@@ -85,7 +85,9 @@ def count_sorted(
     counts = np.empty(values.shape[0], dtype=np.int64)
     if order is None:
         order = np.argsort(values, kind="stable")
-    # Waking the thread pool costs milliseconds, more than a small count itself.
+    # Waking the thread pool costs milliseconds, more than a small count itself: the two
+    # kernels differ only by prange for that (2 busy cores: N = 5,000, serial 0.44 ms,
+    # parallel 18 ms; N = 100,000, 102 ms against 85 ms).
     run = _count_sorted_parallel if values.shape[0] >= PARALLEL_MIN else _count_sorted_serial
     run(values[order], order, radii, inclusive, counts)
     return counts
