@@ -28,7 +28,7 @@ import numpy as np
 from mi_toolkit._grouping import group_rows
 from mi_toolkit._validation import check_choice, check_positive_int
 from mi_toolkit.estimators._device import check_device
-from mi_toolkit.estimators._knn_kernels import ALGORITHMS
+from mi_toolkit.estimators._knn_kernels.dispatch import ALGORITHMS
 
 
 def check_k(k: object) -> int:

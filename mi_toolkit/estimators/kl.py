@@ -127,11 +127,8 @@ from mi_toolkit.estimators._knn_common import (
     prepare_pair,
 )
 from mi_toolkit.estimators._knn_error import check_se_method, knn_mean_and_error
-from mi_toolkit.estimators._knn_kernels import (
-    knn_fused_euclidean,
-    nearest_neighbors,
-    resolve_algorithm,
-)
+from mi_toolkit.estimators._knn_kernels.brute import knn_fused_euclidean
+from mi_toolkit.estimators._knn_kernels.dispatch import nearest_neighbors, resolve_algorithm
 from mi_toolkit.estimators.base import (
     Estimate,
     Estimator,

@@ -106,12 +106,10 @@ from mi_toolkit.estimators._knn_common import (
     prepare_pair,
 )
 from mi_toolkit.estimators._knn_error import check_se_method, knn_mean_and_error
-from mi_toolkit.estimators._knn_kernels import (
+from mi_toolkit.estimators._knn_kernels.dispatch import (
     count_within,
-    ksg_brute,
     nearest_neighbors,
     neighbour_extent,
-    resolve_algorithm,
 )
 from mi_toolkit.estimators.base import (
     Estimate,
@@ -159,15 +157,17 @@ class KSGEstimator(Estimator):
     def _radii_and_counts(
         self, x: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+        """ε_i and the marginal counts n_x, n_y of this estimator's variant, and the engine.
+
+        The one place that says what the two variants count: variant 1 the other samples
+        strictly within ε_i (the joint k-th neighbour distance) in x and in y; variant 2
+        those within (<=) the x- and y-extents of the k joint neighbours (ties at the k-th
+        distance keep the lowest indices in the brute force).
+        """
         device = resolve_backend(self.device)
-        joint_dim = x.shape[1] + y.shape[1]
-        engine = resolve_algorithm(self.algorithm, joint_dim, x.shape[0])
-        if device is None and engine == "brute":
-            radius, n_x, n_y = ksg_brute(x, y, self.k, self.variant, self.progress)
-            return radius, n_x, n_y, "brute (fused)"
         # Two 1-D variables: sort each once, for the grid and for the marginal counts.
         orders = (None, None)
-        if device is None and joint_dim == 2:
+        if device is None and x.shape[1] + y.shape[1] == 2:
             orders = tuple(np.argsort(v[:, 0], kind="stable") for v in (x, y))
         joint = np.ascontiguousarray(np.hstack((x, y)))
         dist, index, engine = nearest_neighbors(
@@ -178,15 +178,19 @@ class KSGEstimator(Estimator):
             device,
             orders if orders[0] is not None else None,
             self.progress,
+            "KSG joint neighbours",
         )
         if self.variant == 1:
-            radii = (dist[:, -1], dist[:, -1])
+            radii, inclusive = (dist[:, -1], dist[:, -1]), False
         else:
-            radii = (neighbour_extent(x, index), neighbour_extent(y, index))
-        inclusive = self.variant == 2
+            radii, inclusive = (neighbour_extent(x, index), neighbour_extent(y, index)), True
+        # Each marginal is counted on its own (by brute force in a kd order of its own,
+        # whose boxes are tighter than the joint order's; see _knn_kernels.brute).
         n_x, n_y = (
-            count_within(v, r, inclusive, self.algorithm, device, o, self.progress)
-            for v, r, o in zip((x, y), radii, orders, strict=True)
+            count_within(
+                v, r, inclusive, self.algorithm, device, o, self.progress, f"KSG counts in {name}"
+            )
+            for v, r, o, name in zip((x, y), radii, orders, "xy", strict=True)
         )
         return dist[:, -1], n_x, n_y, engine
 
