@@ -119,11 +119,14 @@ def test_numba_cache_is_detected(monkeypatch, tmp_path, bits12):
     from mi_toolkit import estimate_mi
 
     modules = {path.stem for path in progress._kernel_modules()}
-    assert modules == {"_grouping", "_kde_kernels", "_knn_kernels"}
-    # Run a kernel of each module, so that numba's cache holds them.
+    assert modules == {"_grouping", "_kde_kernels", "_shared", "brute", "grid", "sorted1d"}
+    # Run a kernel of each module, so that numba's cache holds them: kde and binning, KSG
+    # on 1-D pairs (grid, sorted counts) and on 2+2-D (brute force).
     t = np.random.default_rng(3).normal(size=(200, 2))
     estimate_mi(t, bits12[:200, 0], "kde")
-    estimate_mi(t, bits12[:200, 0], "ksg")
+    estimate_mi(t, bits12[:200, 0], "binning")
+    estimate_mi(t[:, :1], t[:, 1:], "ksg")
+    estimate_mi(t, t[::-1] + t, "ksg")
     assert progress.kernels_compiled()
     monkeypatch.setattr(progress, "_cache_folders", lambda module: [tmp_path])
     assert not progress.kernels_compiled()
