@@ -65,6 +65,14 @@ def prepared_points(points: np.ndarray, scale: float) -> tuple[np.ndarray, float
     return centred, unit_scale
 
 
+def needs_exact_distances(squared_norms: np.ndarray, tolerance: float, scale: float) -> bool:
+    """Whether any pair's Gram-formula rounding, times the scale, could pass the trusted
+    error; when none can (ordinary data), the kernels skip the per-pair guard."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        worst = 2.0 * float(squared_norms.max()) * tolerance * scale
+    return not (worst <= _TRUSTED_ARGUMENT_ERROR)  # NaN (0 * inf) counts as careful
+
+
 @njit(cache=True)
 def _squared_distance(points, i, j):
     total = 0.0
@@ -84,6 +92,7 @@ def _panel_kernel_sums(
     scale,
     cutoff,
     tolerance,
+    careful,
     groups,
     total,
     same,
@@ -104,14 +113,15 @@ def _panel_kernel_sums(
             j = first_row + c
             norms = sq_panel[r] + sq_rest[c]
             distance = norms - 2.0 * gram[r, c]
-            slack = tolerance * norms  # the most rounding can have moved distance
-            # Negligible even at the smallest distance rounding allows (with scale = inf
-            # this keeps only pairs that may be identical; NaN comparisons are False).
-            if (distance - slack) * scale > cutoff:
-                continue
-            if slack * scale > _TRUSTED_ARGUMENT_ERROR:
-                distance = _squared_distance(points, i, j)
-            # A zero distance is a zero argument even when scale is inf.
+            if careful:
+                slack = tolerance * norms  # the most rounding can have moved distance
+                # Negligible even at the smallest distance rounding allows (with scale =
+                # inf this keeps only pairs that may be identical; NaN compares False).
+                if (distance - slack) * scale > cutoff:
+                    continue
+                if slack * scale > _TRUSTED_ARGUMENT_ERROR:
+                    distance = _squared_distance(points, i, j)
+            # A zero (or rounded-negative) distance is a zero argument, even at scale inf.
             arg = distance * scale if distance > 0.0 else 0.0
             if arg > cutoff:
                 continue
@@ -147,6 +157,7 @@ def kernel_log_sums(
     n = centred.shape[0]
     tolerance = rounding_tolerance(centred.shape[1])
     sq = np.einsum("ij,ij->i", centred, centred)
+    careful = needs_exact_distances(sq, tolerance, scale)
     transposed = np.ascontiguousarray(centred.T)
     total = np.empty(n)
     same = np.empty(n)
@@ -172,6 +183,7 @@ def kernel_log_sums(
                 scale,
                 cutoff,
                 tolerance,
+                careful,
                 groups,
                 total,
                 same,
@@ -196,13 +208,14 @@ def kernel_log_sums_torch(
     n = t.shape[0]
     sq = (t * t).sum(dim=1)
     tolerance = rounding_tolerance(t.shape[1])
+    careful = needs_exact_distances(sq.cpu().numpy(), tolerance, scale)
     total = torch.empty(n, dtype=torch.float64, device=dev)
     same = torch.empty(n, dtype=torch.float64, device=dev)
     rows = _block_rows(n, _TORCH_BLOCK_ELEMENTS["cuda" if dev.type == "cuda" else "cpu"])
     for start in range(0, n, rows):
         stop = min(start + rows, n)
         norms = sq[start:stop, None] + sq[None, :]
-        if float(norms.max()) * tolerance * scale > _TRUSTED_ARGUMENT_ERROR:
+        if careful and float(norms.max()) * tolerance * scale > _TRUSTED_ARGUMENT_ERROR:
             # The Gram formula's rounding matters here: differences, not a.b.
             dist = torch.cdist(t[start:stop], t, compute_mode="donot_use_mm_for_euclid_dist")
             dist = dist * dist
@@ -211,9 +224,12 @@ def kernel_log_sums_torch(
             dist.clamp_(min=0.0)
         own = torch.arange(start, stop, device=dev)
         dist[own - start, own] = 0.0
-        # A zero distance is a zero argument even when scale is inf.
-        arg = torch.where(dist > 0.0, dist * scale, torch.zeros_like(dist))
-        kernel = torch.exp(-arg)
+        if careful:
+            # A zero distance is a zero argument even when scale is inf.
+            kernel = torch.where(dist > 0.0, dist * scale, torch.zeros_like(dist))
+        else:
+            kernel = dist.mul_(scale)
+        kernel = kernel.neg_().exp_()
         total[start:stop] = kernel.sum(dim=1)
         same[start:stop] = (kernel * (g[start:stop, None] == g[None, :])).sum(dim=1)
     return torch.log(total).cpu().numpy(), torch.log(same).cpu().numpy()
