@@ -46,7 +46,10 @@ CONFIG = TrainConfig(lr=1e-4, epochs=EPOCHS, record="log", restart_epoch=None, n
 def _plain_loop(epochs: int, record: set[int], out: Path, seed: int = 0) -> tuple[float, float]:
     """The peer: a straightforward torch training loop with hook-based recording.
 
-    Returns the seconds spent training and the seconds spent recording.
+    Returns
+    -------
+    training, recording : float
+        The seconds spent training and the seconds spent recording.
     """
     prepared = prepare_data(CONFIG)
     x_train, y_train = prepared.x_train, prepared.onehot_train.argmax(dim=1)

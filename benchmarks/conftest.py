@@ -89,9 +89,20 @@ _GROUPS: dict[str, _Group] = {}
 def measure(benchmark: Any) -> Callable[..., Any]:
     """Time ``fn`` under ``group`` as ``role`` and record its timings for the report.
 
-    ``goal_s`` is the issue's target for mi-toolkit in that group. When two roles of a
-    group return values, they are checked to agree (``rtol``), so that a fast answer is
-    also the right one.
+    The fixture is a function ``run(fn, *, group, role, rounds, goal_s=None, rtol=1e-9)``
+    that returns what ``fn`` returns. When two roles of a group return values, they are
+    checked to agree (``rtol``), so that a fast answer is also the right one.
+
+    Parameters
+    ----------
+    benchmark : Any
+        pytest-benchmark's fixture.
+
+    Returns
+    -------
+    callable
+        ``run``: ``fn`` is called ``rounds`` times and timed under ``group`` as ``role``;
+        ``goal_s`` is the issue's target for mi-toolkit in that group.
     """
 
     def run(

@@ -69,13 +69,15 @@ def group_rows(values: np.ndarray) -> tuple[np.ndarray, int]:
 
     Parameters
     ----------
-    values:
+    values : numpy.ndarray
         ``(n, d)`` array of float64 or int64. Floats compare by value (``-0.0 == 0.0``).
 
     Returns
     -------
-    labels, n_groups:
+    labels : numpy.ndarray
         ``labels[i]`` in ``0 .. n_groups-1``, numbered in order of first appearance.
+    n_groups : int
+        The number of groups.
     """
     if values.dtype == np.float64:
         # Adding 0.0 turns -0.0 into +0.0, so equal values get equal bit patterns.

@@ -29,10 +29,12 @@ _MISSING = "—"
 
 
 def _parameter(text: str) -> tuple[str, Any]:
-    """``NAME=VALUE`` with VALUE read as a Python literal: ``k=5`` is the int 5,
-    ``noise_variance=1e-3`` the float 0.001, ``value_range=(-2,2)`` a tuple; a bare word
-    (``bound=lower``) is a string. A quoted number (``k='5'``) is refused, so that a number
-    always reaches the estimator as a number."""
+    """``NAME=VALUE`` with VALUE read as a Python literal.
+
+    ``k=5`` is the int 5, ``noise_variance=1e-3`` the float 0.001, ``value_range=(-2,2)``
+    a tuple; a bare word (``bound=lower``) is a string. A quoted number (``k='5'``) is
+    refused, so that a number always reaches the estimator as a number.
+    """
     name, sep, value = text.partition("=")
     name = name.strip()
     if not sep or not name.isidentifier():
@@ -196,7 +198,17 @@ def draw_plane(plane: InformationPlane) -> Any:
 
     When I(X;T) is not defined for the method, I(T;Y) is drawn against the epoch instead.
     The figure is sized for a paper (6 × 4.5 in, fonts ≥ 8 pt); layers are told apart by
-    marker, named in the legend. Returns the matplotlib figure.
+    marker, named in the legend.
+
+    Parameters
+    ----------
+    plane : InformationPlane
+        The plane to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure.
     """
     import matplotlib
 

@@ -36,6 +36,19 @@ def build_estimator(method: str | Estimator, **params: Any) -> Estimator:
 
     An :class:`~mi_toolkit.estimators.base.Estimator` instance is returned as it is (its
     parameters were checked when it was built); passing parameters beside it is an error.
+
+    Parameters
+    ----------
+    method : str or Estimator
+        A registered method name (see :func:`list_methods`) or an estimator instance.
+    **params
+        The method's parameters; unknown names raise a ``TypeError`` listing the valid
+        ones.
+
+    Returns
+    -------
+    Estimator
+        The built (or given) estimator.
     """
     if isinstance(method, Estimator):
         if params:
@@ -67,6 +80,19 @@ def prepare_pair(
     The variables returned can be passed to :func:`mi_of_variables` as often as needed:
     each caches its grouping of identical rows, and :meth:`Variable.subset` gives a
     resample without validating again.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Samples, one row per sample in the same order, as for :func:`estimate_mi`.
+    discrete_x, discrete_y : bool or None, optional
+        Whether a side is discrete; None decides from the dtype, as for
+        :func:`estimate_mi`.
+
+    Returns
+    -------
+    x, y : Variable
+        The validated variables.
     """
     x_var = as_variable(x, "x", discrete_x)
     y_var = as_variable(y, "y", discrete_y)
@@ -87,6 +113,22 @@ def mi_of_variables(
     :func:`estimate_mi`, the information plane, the bootstrap and the permutation test
     all end here. ``emit_warnings=False`` leaves the warnings in the result only (for
     callers that collect and report them, such as the information plane).
+
+    Parameters
+    ----------
+    estimator : Estimator
+        A built estimator (see :func:`build_estimator`).
+    x, y : Variable
+        Validated variables (see :func:`prepare_pair`).
+    units : {"nats", "bits"}, optional
+        Units of the result.
+    emit_warnings : bool, optional
+        Issue the estimate's warnings as :class:`~mi_toolkit.MIToolkitWarning`.
+
+    Returns
+    -------
+    MIEstimate
+        As for :func:`estimate_mi`.
     """
     check_enough_samples(x, estimator.min_samples, estimator.name)
     estimate = estimator.mutual_information(x, y)

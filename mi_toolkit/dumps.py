@@ -4,9 +4,9 @@
 both sides use it and the core never imports ``nets``. Everything is readable with numpy
 and the standard library alone.
 
-Layout of a dump (a directory)
-------------------------------
-::
+Notes
+-----
+Layout of a dump (a directory)::
 
     run/
       meta.json            what was run (see below); "complete": true once finished
@@ -31,8 +31,8 @@ previous state or the new one, never a half-written file under a final name; rea
 ignore temporary names, and an epoch is present exactly when its file is. ``complete``
 turns true only after the last epoch file is in place.
 
-Other layouts :func:`open_dump` reads
--------------------------------------
+Other layouts :func:`open_dump` reads:
+
 * A directory of per-epoch ``.npz`` files without ``meta.json``: each file holds one
   array per layer, ``(n, d)`` or ``(R, n, d)``; the epoch is the last integer in the file
   name (``epoch12.npz``, ``acts_0012.npz``). Optional arrays ``y``/``labels`` give labels.
@@ -171,12 +171,18 @@ class DumpWriter:
 
     Parameters
     ----------
-    path : the run directory; created if missing.
-    layers : layer names in forward order.
-    members : R, the number of ensemble members (seeds) in each array.
-    epochs : the epochs planned for recording.
-    meta : further metadata (JSON-serialisable): dataset, architecture, seeds, config...
-    resume : keep epoch files already in ``path`` (they must come from the same run);
+    path : str or os.PathLike
+        The run directory; created if missing.
+    layers : sequence of str
+        Layer names in forward order.
+    members : int
+        R, the number of ensemble members (seeds) in each array.
+    epochs : sequence of int
+        The epochs planned for recording.
+    meta : mapping or None
+        Further metadata (JSON-serialisable): dataset, architecture, seeds, config...
+    resume : bool
+        Keep epoch files already in ``path`` (they must come from the same run);
         otherwise an existing dump there is an error.
     """
 
@@ -262,16 +268,22 @@ def _epoch_files(directory: Path) -> tuple[list[int], dict[int, Path]]:
 class Dump:
     """Recorded activations, read by :func:`open_dump`.
 
+    An epoch file that cannot be read raises :class:`BadDumpFile` naming it.
+
     Attributes
     ----------
-    layers : layer names in forward order.
-    epochs : the recorded epochs available, sorted.
-    members : number of ensemble members R.
-    labels : labels of the evaluation samples, or None.
-    meta : metadata (empty for layouts without ``meta.json``).
-    inputs : inputs of the evaluation samples, or None.
-
-    An epoch file that cannot be read raises :class:`BadDumpFile` naming it.
+    layers : list of str
+        Layer names in forward order.
+    epochs : list of int
+        The recorded epochs available, sorted.
+    members : int
+        Number of ensemble members R.
+    labels : numpy.ndarray or None
+        Labels of the evaluation samples, or None.
+    meta : dict
+        Metadata (empty for layouts without ``meta.json``).
+    inputs : numpy.ndarray or None
+        Inputs of the evaluation samples, or None.
     """
 
     layers: list[str]

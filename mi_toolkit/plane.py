@@ -129,9 +129,12 @@ class InformationPlane:
         return bool(self.finished[row])
 
     def warning_lines(self) -> list[str]:
-        """Each collected warning once, with its count: ``"layer2, I(X;T): clipped in 137
-        of 274 epochs: <first message>"``. Quantities, then layers, with the same warning
-        in the same epochs share one line (``"layer1, layer2, I(X;T) and I(T;Y): ..."``)."""
+        """Each collected warning once, with its count.
+
+        For example ``"layer2, I(X;T): clipped in 137 of 274 epochs: <first message>"``.
+        Quantities, then layers, with the same warning in the same epochs share one line
+        (``"layer1, layer2, I(X;T) and I(T;Y): ..."``).
+        """
         total = int(self.finished.sum())
         by_layer: dict[tuple[str, str, tuple[int, ...], str], list[str]] = {}
         for entry in self.warnings:
@@ -271,21 +274,24 @@ def information_plane(
 
     Parameters
     ----------
-    activations : Dump, path or mapping
+    activations : Dump, str, os.PathLike or mapping
         An activation dump (:class:`mi_toolkit.dumps.Dump` or a path in any layout
         :func:`mi_toolkit.dumps.open_dump` reads), or ``{layer: array (epochs, n, d)}``.
-    method, params : str or Estimator, keyword arguments
-        The estimator and its parameters, as for :func:`mi_toolkit.estimate_mi`.
-    x, y : array-like, optional
+    method : str or Estimator
+        The estimator, as for :func:`mi_toolkit.estimate_mi`.
+    x, y : array_like, optional
         Inputs and labels of the evaluation samples; default: those stored in the dump.
         Without inputs every sample is its own input.
-    units : str
+    units : {"bits", "nats"}
         ``"bits"`` (default, as the information-plane literature plots) or ``"nats"``.
-    epochs, layers : sequence, optional
-        Subsets to analyse; default all recorded.
+    epochs : sequence of int, optional
+        Subset of the recorded epochs to analyse; default all recorded.
+    layers : sequence of str, optional
+        Subset of the recorded layers to analyse; default all recorded.
+
     member : int
         Which ensemble member (seed) of the dump to analyse.
-    output : path, optional
+    output : str or os.PathLike, optional
         A ``.npz`` file rewritten atomically after every epoch. If it already holds a plane
         of the same analysis (method, parameters, units, member, layers) of the same data
         (dump metadata, x, y and each finished epoch's fingerprint), finished epochs are
@@ -297,6 +303,9 @@ def information_plane(
         by default such a file is an error (after saving what was finished).
     progress : bool
         Show a progress bar over epochs (on stderr); ``False`` for quiet.
+    **params
+        The method's parameters, as for :func:`mi_toolkit.estimate_mi`.
+
 
     Returns
     -------

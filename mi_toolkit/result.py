@@ -68,37 +68,37 @@ class MIEstimate:
 
     Attributes
     ----------
-    value:
+    value : float
         The estimate, in ``units``. ``float(result)`` gives the same number.
-    units:
+    units : str
         ``"nats"`` or ``"bits"``.
-    method:
+    method : str
         The registry name of the estimator (``"kde"``, ``"binning"``, ...).
-    params:
+    params : mapping
         Every parameter the estimator used, defaults included, so the number can be
         reproduced from the result alone.
-    n_samples:
+    n_samples : int
         Number of samples the estimate was computed from.
-    standard_error:
+    standard_error : float or None
         Asymptotic standard error in ``units`` where the estimator has one, else ``None``.
         It measures sampling noise only, not the estimator's bias.
-    warnings:
+    warnings : tuple of str
         Plain-words warnings, for example an estimate stuck at the log N ceiling.
-    components:
+    components : mapping of str to float
         The entropies the estimate was assembled from (for example ``H(T)`` and
         ``H(T|X)``), in ``units``.
-    details:
+    details : mapping
         Other facts about the run that are not information quantities (backend used,
         number of groups, fraction of values clipped, ...).
-    quantity:
+    quantity : str
         ``"mutual_information"`` or ``"entropy"``.
-    saturated:
+    saturated : bool
         True when the estimate sits at a ceiling that theory says it cannot pass (for
         example I(X;T) at log N with every sample of X distinct, or kde's I(T;Y) at H(Y)
         when all kernel mass sits on each sample): it then says that the samples were
         told apart, not how informative T is. A warning of kind ``"ceiling"`` or
         ``"kernel_saturation"`` says so in words.
-    bias_note:
+    bias_note : str or None
         What theory says about the estimator's bias in this setting (direction and rough
         size), where it says something; ``None`` otherwise. The standard error does not
         include it.

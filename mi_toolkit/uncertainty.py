@@ -67,17 +67,17 @@ class BootstrapInterval:
 
     Attributes
     ----------
-    estimate:
+    estimate : MIEstimate
         The estimate on all samples (its ``bias_note`` says what the interval leaves out).
-    low, high:
+    low, high : float
         The interval, in ``estimate.units``.
-    confidence:
+    confidence : float
         Nominal coverage, e.g. 0.95.
-    scheme:
+    scheme : str
         ``"resample"`` or ``"subsample"`` (module docstring).
-    replicates:
+    replicates : numpy.ndarray
         The replicate estimates, in ``estimate.units``.
-    seed:
+    seed : int or None
         The seed that reproduces them.
     """
 
@@ -103,13 +103,13 @@ class PermutationTest:
 
     Attributes
     ----------
-    estimate:
+    estimate : MIEstimate
         The estimate on the data as given.
-    p_value:
+    p_value : float
         (1 + #null values >= estimate) / (1 + number of permutations).
-    null_values:
+    null_values : numpy.ndarray
         Estimates with the rows of y shuffled, in ``estimate.units``.
-    seed:
+    seed : int or None
         The seed that reproduces them.
     """
 
@@ -179,19 +179,19 @@ def bootstrap_ci(
 
     Parameters
     ----------
-    x, y, method, units, discrete_x, discrete_y, **params:
+    x, y, method, units, discrete_x, discrete_y, **params
         As for :func:`mi_toolkit.estimate_mi`.
-    n_resamples:
+    n_resamples : int
         Number of replicate estimates B (each costs one estimate).
-    confidence:
+    confidence : float
         Nominal coverage of the interval, in (0, 1).
-    scheme:
+    scheme : {"auto", "resample", "subsample"}
         ``"resample"`` (N rows with replacement), ``"subsample"`` (N/2 rows without
         replacement, rescaled) or ``"auto"`` (subsample for methods that cannot take
         repeated rows, such as "kl" and "ksg"; resample otherwise).
-    seed:
+    seed : int or None
         Seed of the row draws; the same seed gives the same interval.
-    progress:
+    progress : bool or None
         Print "bootstrap: b/B" on stderr; None (default) prints only to a terminal.
 
     Returns
@@ -273,13 +273,13 @@ def permutation_test(
 
     Parameters
     ----------
-    x, y, method, units, discrete_x, discrete_y, **params:
+    x, y, method, units, discrete_x, discrete_y, **params
         As for :func:`mi_toolkit.estimate_mi`.
-    n_permutations:
+    n_permutations : int
         Number of shuffles P; the smallest attainable p-value is 1 / (1 + P).
-    seed:
+    seed : int or None
         Seed of the shuffles; the same seed gives the same p-value.
-    progress:
+    progress : bool or None
         Print "permutation: b/P" on stderr; None (default) prints only to a terminal.
 
     Returns

@@ -108,7 +108,18 @@ class BinaryMLP(Classifier):
     """MLP with binary weights and activations (see the module docstring).
 
     Each hidden layer is BinaryLinear → BatchNorm → sign; its recorded activations are in
-    {−1, +1}. ``sizes`` are the widths including input and output, as for :class:`MLP`.
+    {−1, +1}.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        The widths including input and output, as for :class:`MLP`.
+    surrogate : {"ste", "approx-sign", "swish-sign"}
+        The surrogate derivative of sign (module docstring).
+    init : {"szt", "saxe"}
+        Initialisation of the latent weights, as for :class:`MLP`.
+    seed : int
+        Seeds the initialisation.
     """
 
     def __init__(

@@ -64,36 +64,72 @@ class TrainConfig:
 
     Attributes
     ----------
-    dataset : ``"12bit"``, ``"var_u"`` (needs ``data_path``), ``"digits"`` or ``"mnist"``
-        (``data_path``: IDX directory or .npz, see :func:`~mi_toolkit.synthetic.load_mnist`).
-    model : ``"mlp"``, ``"binary"`` (weights and activations ±1) or ``"conv"``.
-    sizes : layer widths from input to output for ``mlp`` and ``binary``; they must match
+    dataset : {"12bit", "var_u", "digits", "mnist"}
+        The data set; ``"var_u"`` and ``"mnist"`` need ``data_path``.
+    data_path : str or None
+        The file of ``"var_u"``, or for ``"mnist"`` an IDX directory or .npz (see
+        :func:`~mi_toolkit.synthetic.load_mnist`).
+    model : {"mlp", "binary", "conv"}
+        ``"binary"`` has weights and activations ±1.
+    sizes : tuple of int or None
+        Layer widths from input to output for ``mlp`` and ``binary``; they must match
         the data's input dimension and number of classes.
-    activation : for ``mlp``/``conv`` one of tanh, relu, hardtanh, sign-swish, linear; for
+    activation : str
+        For ``mlp``/``conv`` one of tanh, relu, hardtanh, sign-swish, linear; for
         ``binary`` the surrogate gradient: ste, approx-sign, swish-sign.
-    beta : sign-swish steepness.
-    init : ``"szt"`` (std 1/√fan_in) or ``"saxe"`` (std 1/√width).
-    optimizer, lr, momentum : ``"adam"`` or ``"sgd"`` with its learning rate.
-    batch_size : mini-batch size; None trains full-batch (gradient descent).
-    epochs : passes over the training set.
-    record : which epochs to record, see :func:`record_epochs`.
-    eval_set : samples whose activations are recorded: ``"all"``, ``"train"``, ``"test"``.
-    seeds : one network per seed, trained together.
-    train_fraction, split_seed : the stratified train/test split (shared by all seeds).
-    noise_std, noise_relative, noise_at_eval : Gaussian noise on every layer's input.
-    conv_channels, conv_hidden : shape of the ``conv`` model.
-    restart_epoch, restart_accuracy, max_restarts : after ``restart_epoch`` epochs, a
-        member whose training accuracy is below ``restart_accuracy`` is a bad fit
-        (Lorenzen et al. use 1000 and 0.55): the run restarts from scratch with a new
-        seed for that member, up to ``max_restarts`` times; bad fits left are flagged
-        in the metadata. None turns the check off.
-    num_threads : torch threads during training (None: leave torch's setting). The
-        default 1 is fastest for small networks, whose steps are all per-operation
-        overhead that a thread hand-off only adds to (on 2 shared cores a 256×10 tanh
-        takes 2 µs on one thread and up to 2 ms on two); raise it for large models.
-    engine : ``"auto"`` (ensemble for plain MLPs, else modules), ``"ensemble"`` or
+    beta : float
+        Sign-swish steepness.
+    init : {"szt", "saxe"}
+        ``"szt"`` (std 1/√fan_in) or ``"saxe"`` (std 1/√width).
+    optimizer : {"adam", "sgd"}
+        The optimiser.
+    lr : float
+        Its learning rate.
+    momentum : float
+        Momentum of ``"sgd"``.
+    batch_size : int or None
+        Mini-batch size; None trains full-batch (gradient descent).
+    epochs : int
+        Passes over the training set.
+    record : str
+        Which epochs to record, see :func:`record_epochs`.
+    eval_set : {"all", "train", "test"}
+        Samples whose activations are recorded.
+    seeds : tuple of int
+        One network per seed, trained together.
+    train_fraction : float
+        Share of the samples in the stratified training split (shared by all seeds).
+    split_seed : int
+        Seed of that split.
+    noise_std : float
+        Standard deviation of the Gaussian noise on every layer's input.
+    noise_relative : bool
+        Noise standard deviation σ·|input| instead of σ.
+    noise_at_eval : bool
+        Noise also when the layers are evaluated and recorded.
+    conv_channels : tuple of int
+        Channels of the two convolutions of the ``conv`` model.
+    conv_hidden : int
+        Dense hidden units of the ``conv`` model.
+    restart_epoch : int or None
+        After ``restart_epoch`` epochs, a member whose training accuracy is below
+        ``restart_accuracy`` is a bad fit (Lorenzen et al. use 1000 and 0.55): the run
+        restarts from scratch with a new seed for that member, up to ``max_restarts``
+        times; bad fits left are flagged in the metadata. None turns the check off.
+    restart_accuracy : float
+        See ``restart_epoch``.
+    max_restarts : int
+        See ``restart_epoch``.
+    num_threads : int or None
+        Torch threads during training (None: leave torch's setting). The default 1 is
+        fastest for small networks, whose steps are all per-operation overhead that a
+        thread hand-off only adds to (on 2 shared cores a 256×10 tanh takes 2 µs on one
+        thread and up to 2 ms on two); raise it for large models.
+    engine : {"auto", "ensemble", "module"}
+        ``"auto"`` (ensemble for plain MLPs, else modules), ``"ensemble"`` or
         ``"module"`` (autograd on torch modules, any model).
-    dtype : ``"float32"`` or ``"float64"``.
+    dtype : {"float32", "float64"}
+        Torch float type of parameters and activations.
     """
 
     dataset: str = "12bit"
@@ -183,11 +219,16 @@ class PreparedData:
 
     Attributes
     ----------
-    data : the whole data set.
-    x_all, y_all : every sample's inputs and labels (evaluation runs on all of them).
-    is_train : boolean mask of the training samples.
-    x_train, onehot_train : the training inputs and their one-hot labels.
-    eval_rows : indices of the samples whose activations are recorded (``eval_set``).
+    data : LabelledData
+        The whole data set.
+    x_all, y_all : torch.Tensor
+        Every sample's inputs and labels (evaluation runs on all of them).
+    is_train : numpy.ndarray
+        Boolean mask of the training samples.
+    x_train, onehot_train : torch.Tensor
+        The training inputs and their one-hot labels.
+    eval_rows : numpy.ndarray
+        Indices of the samples whose activations are recorded (``eval_set``).
     """
 
     data: LabelledData

@@ -39,7 +39,8 @@ class TrainingEngine(Protocol):
 
     Attributes
     ----------
-    layer_names : the recorded layers in forward order, the output last.
+    layer_names : list of str
+        The recorded layers in forward order, the output last.
     """
 
     layer_names: list[str]
@@ -54,8 +55,15 @@ class TrainingEngine(Protocol):
         ...
 
     def evaluate(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """Every layer's activations, (members, samples, width) each with the output as
-        softmax, and the logits (members, samples, classes), on inputs ``x``."""
+        """Every layer's activations and the logits on inputs ``x``.
+
+        Returns
+        -------
+        activations : list of torch.Tensor
+            (members, samples, width) per layer, the output as softmax.
+        logits : torch.Tensor
+            (members, samples, classes).
+        """
         ...
 
     def state_dict(self) -> dict[str, Any]:

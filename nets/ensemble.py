@@ -111,12 +111,18 @@ class MLPEnsemble:
 
     Parameters
     ----------
-    sizes : widths including input and output, e.g. (12, 10, 7, 5, 4, 3, 2).
-    activation : hidden-layer activation (see :mod:`.activations`).
-    seeds : one seed per member; seeds initialisation and batch order.
-    init : ``"szt"`` or ``"saxe"``.
-    beta : sign-swish steepness.
-    dtype : torch float type of parameters and activations.
+    sizes : sequence of int
+        Widths including input and output, e.g. (12, 10, 7, 5, 4, 3, 2).
+    activation : str
+        Hidden-layer activation (see :mod:`.activations`).
+    seeds : sequence of int
+        One seed per member; seeds initialisation and batch order.
+    init : {"szt", "saxe"}
+        The initialisation.
+    beta : float
+        Sign-swish steepness.
+    dtype : torch.dtype
+        Torch float type of parameters and activations.
     """
 
     def __init__(
@@ -246,8 +252,12 @@ class MLPEnsemble:
     def forward_all(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """Every layer's activations on shared inputs ``x`` (n, d_in), for all members.
 
-        Returns the activations (R, n, width) of the hidden layers then the softmax
-        output, and the logits (R, n, classes).
+        Returns
+        -------
+        activations : list of torch.Tensor
+            (R, n, width) of the hidden layers, then the softmax output.
+        logits : torch.Tensor
+            (R, n, classes).
         """
         activations = []
         a = x.to(self.dtype)

@@ -108,13 +108,19 @@ class MLP(Classifier):
 
     Parameters
     ----------
-    sizes : layer widths including input and output, e.g. (12, 10, 7, 5, 4, 3, 2), the
+    sizes : sequence of int
+        Layer widths including input and output, e.g. (12, 10, 7, 5, 4, 3, 2), the
         network of Shwartz-Ziv & Tishby.
-    activation : one of :data:`~mi_toolkit.nets.activations.ACTIVATIONS`.
-    init : ``"szt"`` or ``"saxe"`` (module docstring).
-    seed : seeds the initialisation.
-    beta : steepness of sign-swish.
-    noise : a :class:`GaussianNoise` template added before every layer, or None.
+    activation : str
+        One of :data:`~mi_toolkit.nets.activations.ACTIVATIONS`.
+    init : {"szt", "saxe"}
+        The initialisation (module docstring).
+    seed : int
+        Seeds the initialisation.
+    beta : float
+        Steepness of sign-swish.
+    noise : GaussianNoise or None
+        A :class:`GaussianNoise` template added before every layer, or None.
     """
 
     def __init__(
@@ -155,6 +161,19 @@ class ConvNet(Classifier):
     conv1 (3×3, ``channels[0]``) → activation → 2×2 max-pool → conv2 (3×3, ``channels[1]``)
     → activation → 2×2 max-pool → dense (``hidden`` units) → activation → output.
     Convolutions keep the size (padding 1); recorded activations are flattened per sample.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        (height, width) of the images.
+    n_classes : int
+        Number of classes (output units).
+    channels : tuple of int
+        Channels of conv1 and conv2.
+    hidden : int
+        Units of the dense layer.
+    activation, init, seed, beta, noise
+        As for :class:`MLP`.
     """
 
     def __init__(

@@ -26,16 +26,19 @@ from mi_toolkit.dumps import DumpWriter
 class ActivationRecorder:
     """Capture what named submodules output during a forward pass.
 
-    Parameters
-    ----------
-    model : any ``nn.Module``.
-    layers : names of submodules as in ``model.named_modules()``, in the order to record
-        them; the recorded name is the module name.
-    transforms : optional functions applied to a layer's output before it is stored, by
-        layer name (e.g. ``torch.softmax`` on logits).
-
     Outputs are flattened per sample to (n, features) arrays of the model's dtype. Tuple outputs
     (e.g. of recurrent modules) are recorded by their first element.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Any ``nn.Module``.
+    layers : sequence of str
+        Names of submodules as in ``model.named_modules()``, in the order to record
+        them; the recorded name is the module name.
+    transforms : mapping of str to callable, optional
+        Functions applied to a layer's output before it is stored, by layer name (e.g.
+        ``torch.softmax`` on logits).
     """
 
     def __init__(

@@ -122,16 +122,22 @@ def train(
 
     Parameters
     ----------
-    config : the run (see :class:`TrainConfig`).
-    out : directory of the dump (format in :mod:`mi_toolkit.dumps`).
-    resume : continue an interrupted run in ``out`` from its last checkpoint (saved at
+    config : TrainConfig
+        The run (see :class:`TrainConfig`).
+    out : str or pathlib.Path
+        Directory of the dump (format in :mod:`mi_toolkit.dumps`).
+    resume : bool
+        Continue an interrupted run in ``out`` from its last checkpoint (saved at
         every recorded epoch); a completed dump is left as is.
-    quiet : no progress bar.
-    callback : called as ``callback(epoch, metrics)`` after each recorded epoch is written.
+    quiet : bool
+        No progress bar.
+    callback : callable or None
+        Called as ``callback(epoch, metrics)`` after each recorded epoch is written.
 
     Returns
     -------
-    TrainResult with the seeds finally used and the members flagged as bad fits.
+    TrainResult
+        The seeds finally used and the members flagged as bad fits.
     """
     started = time.perf_counter()
     out = Path(out)
@@ -241,8 +247,13 @@ class _Run:
     callback: Callable | None
 
     def epochs_from(self, first: int) -> list[int]:
-        """Train from epoch ``first`` to the end, or until a bad-fit check calls for a
-        restart; return the members found to be bad fits."""
+        """Train from epoch ``first`` to the end, or until a bad-fit check calls for a restart.
+
+        Returns
+        -------
+        list of int
+            The members found to be bad fits.
+        """
         config, state = self.config, self.state
         recorded = set(self.writer.meta["epochs"])
         check = config.restart_epoch - 1 if config.restart_epoch else None

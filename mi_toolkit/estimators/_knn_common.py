@@ -1,5 +1,7 @@
-"""What the kNN estimators ("kl", "ksg") share: parameter checks, the preparation of each
-block of coordinates before a neighbour search, and bias notes.
+"""What the kNN estimators ("kl", "ksg") share.
+
+Parameter checks, the preparation of each block of coordinates before a neighbour search,
+and bias notes.
 
 Preparing a block (:func:`prepare_block`) is where the trust rules of the kNN methods live:
 
@@ -94,9 +96,15 @@ def check_distinct_rows(values: np.ndarray, where: str, method: str) -> None:
 class PreparedBlock:
     """A block of coordinates ready for a neighbour search.
 
-    ``values`` holds the kept columns after the transform; ``log_scale`` is Σ_j log s_j,
-    the entropy the map removed (add it back to an entropy of ``values``); ``kept`` and
-    ``dropped`` are the original column indices kept and dropped as constant.
+    Attributes
+    ----------
+    values : numpy.ndarray
+        The kept columns after the transform.
+    log_scale : float
+        Σ_j log s_j, the entropy the map removed (add it back to an entropy of
+        ``values``).
+    kept, dropped : numpy.ndarray
+        The original column indices kept and dropped as constant.
     """
 
     values: np.ndarray

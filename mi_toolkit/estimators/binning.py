@@ -95,7 +95,25 @@ def _check_range(value_range: object) -> tuple[float, float]:
 @register
 @dataclass(frozen=True)
 class BinningEstimator(Estimator):
-    """Plug-in MI of binned values; the module docstring gives formulas and strategies."""
+    """Plug-in MI of binned values; the module docstring gives formulas and strategies.
+
+    Parameters
+    ----------
+    strategy : {"fixed_range", "fixed_width", "quantize", "equal_mass", "none"} or None
+        How values become bins; None follows from the other parameters (``bin_width``:
+        ``"fixed_width"``, ``n_bits``: ``"quantize"``, else ``"fixed_range"``).
+    n_bins : int or None
+        Number of bins of ``"fixed_range"`` (default 29) or ``"equal_mass"`` (default 10).
+    value_range : tuple of float or None
+        (min, max) of ``"fixed_range"`` (default (-1, 1)), or of ``"quantize"`` with
+        ``scope="global"``.
+    bin_width : float or None
+        Bin width of ``"fixed_width"``.
+    n_bits : int or None
+        Bits b of ``"quantize"`` (default 8, at most 52).
+    scope : {"layer", "neuron", "global"} or None
+        Where ``"quantize"`` takes min and max (default ``"layer"``).
+    """
 
     name = "binning"
     min_samples = 2

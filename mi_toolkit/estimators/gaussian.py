@@ -115,7 +115,13 @@ def _singular_warning(name: str, ridge: float) -> EstimateWarning:
 @register
 @dataclass(frozen=True)
 class GaussianEstimator(Estimator):
-    """Closed form for jointly Gaussian data; the module docstring gives the formulas."""
+    """Closed form for jointly Gaussian data; the module docstring gives the formulas.
+
+    Parameters
+    ----------
+    regularization : float
+        Ridge λ added to a singular covariance, relative to the mean variance.
+    """
 
     name = "gaussian"
     min_samples = 2

@@ -89,7 +89,18 @@ _SATURATED_SELF_SHARE = 0.9
 @register
 @dataclass(frozen=True)
 class KDEEstimator(Estimator):
-    """Kolchinsky-Tracey pairwise-distance bounds; the module docstring gives the formulas."""
+    """Kolchinsky-Tracey pairwise-distance bounds; the module docstring gives the formulas.
+
+    Parameters
+    ----------
+    noise_variance : float
+        Variance σ² of the Gaussian noise Z added to the noisy side.
+    bound : {"upper", "lower"}
+        Which pairwise-distance bound on the entropy.
+    device : str or None
+        None for the numba kernels; ``"cpu"``, ``"cuda"`` or ``"cuda:k"`` for torch on
+        that device; ``"auto"`` for CUDA where torch sees it, numba otherwise.
+    """
 
     name = "kde"
     min_samples = 2

@@ -178,9 +178,9 @@ def kl_weights(d: int, k: int) -> np.ndarray:
 
     Parameters
     ----------
-    d:
+    d : int
         Dimension of the variable whose entropy is estimated.
-    k:
+    k : int
         Largest neighbour order; the weights are w_1..w_k.
 
     Returns
@@ -246,7 +246,29 @@ def _constant_side_estimate(constant: Variable, info: dict) -> Estimate:
 @register
 @dataclass(frozen=True)
 class KLEstimator(Estimator):
-    """Kozachenko–Leonenko kNN entropies (optionally weighted and whitened); see the module."""
+    """Kozachenko–Leonenko kNN entropies (optionally weighted and whitened); see the module.
+
+    Parameters
+    ----------
+    k : int or None
+        Neighbour order; None means 3 unweighted, and its own k per entropy weighted.
+    weighted : bool
+        Use the weighted estimator of Berrett, Samworth & Yuan (2019).
+    whiten : bool
+        Whiten each block by its own sample covariance before the search.
+    transform : {"standardize", "none"}
+        Preprocessing of each column before the search.
+    algorithm : {"auto", "grid", "tree", "brute"}
+        The neighbour search.
+    device : str or None
+        A torch device to run the brute force on instead, with the same numbers.
+    progress : bool or None
+        Progress lines on stderr during a brute-force search; None: on a terminal from
+        50,000 samples on.
+    se_method : {"scaled", "split", "clt"}
+        How the standard error corrects the CLT one
+        (:mod:`mi_toolkit.estimators._knn_error`).
+    """
 
     name = "kl"
     min_samples = 2
@@ -347,8 +369,10 @@ class KLEstimator(Estimator):
         )
 
     def _checked(self, variable: Variable, block: PreparedBlock, info: dict) -> PreparedBlock:
-        """The variable's block after dropping constant columns and the transform, checked:
-        no repeated rows and no linearly dependent columns (module docstring)."""
+        """The variable's block after dropping constant columns and the transform, checked.
+
+        The checks: no repeated rows and no linearly dependent columns (module docstring).
+        """
         if block.dropped.size:
             info.setdefault("dropped_constant_columns", {})[variable.name] = block.dropped.tolist()
         if block.values.shape[1]:

@@ -124,7 +124,28 @@ VARIANTS = (1, 2)
 @register
 @dataclass(frozen=True)
 class KSGEstimator(Estimator):
-    """KSG estimators 1 and 2, and Ross (2014) against labels; see the module docstring."""
+    """KSG estimators 1 and 2, and Ross (2014) against labels; see the module docstring.
+
+    Parameters
+    ----------
+    k : int
+        Neighbour order.
+    variant : {1, 2}
+        KSG estimator 1 (strict counts within ε_i) or 2 (counts within the neighbours'
+        x- and y-extents).
+    transform : {"standardize", "rank", "none"}
+        Preprocessing of each column before the search.
+    algorithm : {"auto", "grid", "tree", "brute"}
+        The neighbour search.
+    device : str or None
+        A torch device to run the brute force on instead, with the same numbers.
+    progress : bool or None
+        Progress lines on stderr during a brute-force search; None: on a terminal from
+        50,000 samples on.
+    se_method : {"scaled", "split", "clt"}
+        How the standard error corrects the CLT one
+        (:mod:`mi_toolkit.estimators._knn_error`).
+    """
 
     name = "ksg"
     min_samples = 2

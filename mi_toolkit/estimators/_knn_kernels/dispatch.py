@@ -65,23 +65,23 @@ def nearest_neighbors(
 
     Parameters
     ----------
-    points:
+    points : numpy.ndarray
         ``(n, d)`` C-contiguous float64, n > k.
-    k:
+    k : int
         Number of neighbours, >= 1.
-    metric:
+    metric : {"euclidean", "max"}
         ``"euclidean"`` or ``"max"`` (Chebyshev).
-    algorithm:
+    algorithm : {"auto", "grid", "tree", "brute"}
         ``"auto"``, ``"grid"`` (2-D only), ``"tree"`` or ``"brute"``; ignored when
         ``device`` is a torch device.
-    device:
+    device : str or None
         A torch device name, or None for numba/scipy.
-    axis_orders:
+    axis_orders : tuple of numpy.ndarray or None
         Stable argsorts of the two columns of 2-D points, if at hand (grid only).
-    progress:
+    progress : bool or None
         Progress lines on stderr for a brute-force search; None: on a terminal from
         50,000 samples on.
-    label:
+    label : str or None
         What the progress lines call the search (default: "k-NN search").
     """
     max_norm = metric == "max"
@@ -110,8 +110,20 @@ def count_within(
 ) -> np.ndarray:
     """Per sample i, the number of other samples j with ``||p_j - p_i||_max`` < (or <=) r_i.
 
-    ``order`` may pass the stable argsort of 1-D points, if at hand; ``progress`` and
-    ``label`` are as for :func:`nearest_neighbors` (default label: "radius counts").
+    Parameters
+    ----------
+    points : numpy.ndarray
+        ``(n, d)`` C-contiguous float64.
+    radii : numpy.ndarray
+        ``(n,)`` radius r_i of each sample.
+    inclusive : bool
+        Count distances <= r_i; otherwise < r_i.
+    algorithm, device, progress : optional
+        As for :func:`nearest_neighbors`.
+    order : numpy.ndarray or None
+        The stable argsort of 1-D points, if at hand.
+    label : str or None
+        What the progress lines call the counts (default: "radius counts").
     """
     if device is not None:
         return count_torch(points, radii, inclusive, device)

@@ -1,11 +1,10 @@
-"""One-dimensional radius counts by sorting once and binary search (the marginals of KSG
-on 1-D pairs).
+"""One-dimensional radius counts by sorting once and binary search.
 
-The values are sorted once and each count is two galloping binary searches around the
-query's own position, O(N log N) in all. Exactness: the searches compare *differences*
-``|s_j - x_i|`` with the radius (:func:`within_radius`), exactly as the other engines
-compare their max-norm distances, so a sample at exactly the radius is in or out the same
-way everywhere.
+They serve the marginals of KSG on 1-D pairs. The values are sorted once and each count
+is two galloping binary searches around the query's own position, O(N log N) in all.
+Exactness: the searches compare *differences* ``|s_j - x_i|`` with the radius
+(:func:`within_radius`), exactly as the other engines compare their max-norm distances,
+so a sample at exactly the radius is in or out the same way everywhere.
 
 Speed: the queries run in sorted order, so the memory each search touches stays near the
 previous one and in cache; below ``PARALLEL_MIN`` samples the serial loop runs, since
