@@ -198,7 +198,8 @@ def check_not_degenerate(values: np.ndarray, where: str, names: list[str], metho
             f"than {d} samples, or fewer columns"
         )
     centred = values - values.mean(axis=0)
-    spread = np.sqrt((centred**2).sum(axis=0))
+    gram = centred.T @ centred  # one BLAS pass gives every spread and correlation
+    spread = np.sqrt(np.diag(gram))
     # A column constant in this block (a class, say) leaves only rounding in `centred`.
     flat = spread <= _DEGENERATE_SPREAD * math.sqrt(n) * np.abs(values).max(axis=0)
     if flat.any():
@@ -209,7 +210,7 @@ def check_not_degenerate(values: np.ndarray, where: str, names: list[str], metho
             "entropy is −∞ (the MI may be infinite); remove those columns, or estimate "
             "with method 'binning' or 'kde'"
         )
-    correlation = (centred / spread).T @ (centred / spread)
+    correlation = gram / np.outer(spread, spread)
     eigenvalues, vectors = np.linalg.eigh(correlation)
     if eigenvalues[0] > _DEGENERATE_EIGENVALUE:
         return
