@@ -341,6 +341,21 @@ def test_continuous_methods_give_i_ty_and_say_i_xt_is_undefined(recording, bits1
     assert line.startswith("hidden, output, I(X;T): undefined in 3 of 3 epochs")
 
 
+def test_a_knn_plane_goes_on_past_repeated_rows(recording, bits12):
+    # Saturated float32 units repeat rows; a kNN estimate is then not defined (a neighbour
+    # at distance 0), so that entry is NaN with a note and every other one is computed.
+    activations, labels = recording
+    saturated = {name: a.copy() for name, a in activations.items()}
+    saturated["hidden"][1, :40] = saturated["hidden"][1, 40:80]
+    plane = information_plane(saturated, "ksg", x=bits12, y=labels, progress=False)
+    hidden = plane.layers.index("hidden")
+    assert np.isnan(plane.i_ty[1, hidden])
+    assert np.isfinite(np.delete(plane.i_ty, hidden, axis=1)).all()
+    assert np.isfinite(plane.i_ty[[0, 2], hidden]).all()
+    (note,) = [w for w in plane.warnings if w["kind"] == "undefined" and w["quantity"] == "I(T;Y)"]
+    assert note["layer"] == "hidden" and note["epochs"] == [1] and "rows repeat" in note["message"]
+
+
 def test_x_and_y_are_grouped_once(recording, bits12, monkeypatch):
     import mi_toolkit._grouping as grouping
     import mi_toolkit._validation as validation

@@ -15,6 +15,10 @@ Preparing a block (:func:`prepare_block`) is where the trust rules of the kNN me
 - repeated rows (a neighbour at distance 0, log 0) are refused by :func:`check_distinct_rows`
   before any search, whichever neighbour order they would fall on.
 
+Refusals of the data (repeats, degenerate columns) raise
+:class:`~mi_toolkit.estimators.base.UndefinedEstimate`, a ``ValueError``: the information
+plane records such a layer and epoch as not defined for the method and goes on.
+
 A block keeps the log of the volume change of its map, Σ_j log s_j for the column scales
 s_j, so that a Kozachenko–Leonenko entropy of the prepared block plus that sum is the
 entropy of the original block (differential entropy moves by log|det A| under x -> A x).
@@ -31,6 +35,7 @@ from mi_toolkit._grouping import group_rows
 from mi_toolkit._validation import check_choice, check_positive_int
 from mi_toolkit.estimators._device import check_device
 from mi_toolkit.estimators._knn_kernels.dispatch import ALGORITHMS
+from mi_toolkit.estimators.base import UndefinedEstimate
 
 
 def check_k(k: object) -> int:
@@ -85,7 +90,7 @@ def check_distinct_rows(values: np.ndarray, where: str, method: str) -> None:
         return
     counts = np.bincount(labels, minlength=n_groups)
     first_repeat = int(np.flatnonzero(counts[labels] > 1)[0])
-    raise ValueError(
+    raise UndefinedEstimate(
         f"method {method!r}: rows repeat: {values.shape[0] - n_groups} row(s) of {where} "
         f"repeat an earlier row (the first repeated row is sample {first_repeat}), so some "
         f"samples have a neighbour at distance 0. {_REPEAT_ADVICE}"
@@ -192,7 +197,7 @@ def check_not_degenerate(values: np.ndarray, where: str, names: list[str], metho
     if d == 1:
         return
     if n <= d:
-        raise ValueError(
+        raise UndefinedEstimate(
             f"method {method!r}: {where} has {n} sample(s) in {d} dimensions, so its samples "
             "lie on a lower-dimensional plane and its kNN entropy is not defined; pass more "
             f"than {d} samples, or fewer columns"
@@ -204,7 +209,7 @@ def check_not_degenerate(values: np.ndarray, where: str, names: list[str], metho
     flat = spread <= _DEGENERATE_SPREAD * math.sqrt(n) * np.abs(values).max(axis=0)
     if flat.any():
         involved = [names[j] for j in np.flatnonzero(flat)]
-        raise ValueError(
+        raise UndefinedEstimate(
             f"method {method!r}: the column(s) {', '.join(involved)} are constant in "
             f"{where}, so its samples lie on a lower-dimensional plane and the differential "
             "entropy is −∞ (the MI may be infinite); remove those columns, or estimate "
@@ -216,7 +221,7 @@ def check_not_degenerate(values: np.ndarray, where: str, names: list[str], metho
         return
     weights = np.abs(vectors[:, 0])
     involved = [names[j] for j in np.flatnonzero(weights > 0.1 * weights.max())]
-    raise ValueError(
+    raise UndefinedEstimate(
         f"method {method!r}: the columns {', '.join(involved)} of {where} are linearly "
         "dependent (collinear), so the samples lie on a lower-dimensional plane and the "
         "differential entropy is −∞ (the MI with the other side may be infinite). Remove "
