@@ -3,12 +3,14 @@
 Every case is a :class:`Task`: ``task.sample(n, seed) -> (x, y)``,
 ``task.mutual_information`` (nats), ``task.dim_x``, ``task.dim_y``, a name and a
 description. :func:`list_tasks` and :func:`get_task` reach them by name; :func:`get_suite`
-gives named sets of them (``"quick"`` for CI, ``"full"`` for benchmarks).
+gives named sets of them (``"quick"`` for CI, ``"full"`` for benchmarks,
+``"beyond-normal"`` for the 40 tasks of Czyż et al. 2023, ``"high-mi"``, ``"images"``).
 
 Families, one module each: ``gaussian`` (closed form), ``student`` (multivariate t),
 ``transforms`` (invertible maps that keep the MI), ``noise`` (additive uniform noise),
 ``images`` (blob and rectangle images of latent points), ``channels`` (linear Gaussian,
-noisy mixture, binary symmetric), ``discrete`` (uniform X through a deterministic map).
+noisy mixture, binary symmetric), ``discrete`` (uniform X through a deterministic map);
+``beyond_normal`` registers the "Beyond Normal" benchmark's tasks under their own names.
 """
 
 from mi_toolkit.synthetic.base import Sampler, Task
@@ -46,7 +48,9 @@ from mi_toolkit.synthetic.student import MultivariateStudentT
 from mi_toolkit.synthetic.suites import get_suite, list_suites
 from mi_toolkit.synthetic.tasks import get_task, list_tasks, register_task
 from mi_toolkit.synthetic.transforms import (
+    GaussianMixtureMarginal,
     Spiral,
+    Standardised,
     Transformed,
     asinh,
     half_cube,
@@ -60,6 +64,7 @@ __all__ = [
     "BinarySymmetricChannel",
     "CorrelatedPairs",
     "GaussianBlobImages",
+    "GaussianMixtureMarginal",
     "JointGaussian",
     "LabelledData",
     "LinearGaussianChannel",
@@ -69,6 +74,7 @@ __all__ = [
     "RotatedPairs",
     "Sampler",
     "Spiral",
+    "Standardised",
     "Task",
     "Transformed",
     "UniformDiscreteMap",

@@ -2,8 +2,10 @@
 
 Names start with their family (``gaussian-``, ``student-``, ``transform-``,
 ``uniform-noise-``, ``images-``, ``channel-``, ``bits12-``, ``discrete-``), so that
-:mod:`mi_toolkit.synthetic.suites` can group them. Building a task is deferred until
-:func:`get_task` asks for it, so importing the registry costs nothing.
+:mod:`mi_toolkit.synthetic.suites` can group them; the "Beyond Normal" tasks
+(:mod:`mi_toolkit.synthetic.beyond_normal`) keep that benchmark's names instead.
+Building a task is deferred until :func:`get_task` asks for it, so importing the
+registry costs nothing.
 """
 
 from __future__ import annotations
@@ -118,7 +120,8 @@ for _d, _k in ((5, 2), (25, 2), (50, 5), (100, 10)):
         f"{_k} Gaussian pairs with correlation 0.8 among {_d}+{_d} dimensions of noise",
         lambda d=_d, k=_k: sparse_gaussian(d, d, k, 0.8),
     )
-for _d, _mi in ((1, 1), (2, 1), (5, 2), (5, 10), (25, 10), (50, 10), (2, 20), (100, 20)):
+_ROTATED = ((1, 1), (2, 1), (5, 2), (5, 5), (5, 10), (5, 15), (5, 20), (25, 10), (50, 10))
+for _d, _mi in (*_ROTATED, (2, 20), (100, 20)):
     _add(
         f"gaussian-rotated-{_d}x{_d}-mi{_mi}",
         f"{_mi} nats split over {_d} Gaussian pairs, random rotation within X and within Y",
@@ -146,6 +149,19 @@ for _label, (_words, _transform) in _TRANSFORMS.items():
         f"{_words} applied to both sides of a 1-nat rotated Gaussian, 2+2 dimensions",
         lambda t=_transform: Transformed(RotatedPairs(1.0, 2, 2), t, t),
     )
+# The same maps at high MI: a 5+5 rotated Gaussian carrying 10 and 20 nats.
+for _label, (_words, _transform) in _TRANSFORMS.items():
+    for _mi in (10, 20):
+        _add(
+            f"transform-{_label}-gaussian-5x5-mi{_mi}",
+            f"{_words} applied to both sides of a {_mi}-nat rotated Gaussian, 5+5 dimensions",
+            lambda t=_transform, mi=_mi: Transformed(RotatedPairs(mi, 5, 5), t, t),
+        )
+_add(
+    "transform-spiral-gaussian-5x5-mi10",
+    "the spiral exp(0.2‖x‖²A)x (A rotating the first plane) on X of a 10-nat rotated Gaussian",
+    lambda: Transformed(RotatedPairs(10.0, 5, 5), Spiral(rotation_generator(5), speed=0.2)),
+)
 _add(
     "transform-asinh-student-2x2-dof1",
     "asinh applied to both sides of a Cauchy-tailed multivariate t (ν = 1), 2+2 dimensions",

@@ -48,7 +48,18 @@ def test_full_suite_is_every_task_and_families_do_not_overlap():
         assert members and not members & seen
         seen |= members
     assert seen <= set(list_tasks())
-    assert {"quick", "full", *FAMILIES} == set(list_suites())
+    assert {"quick", "full", "beyond-normal", "high-mi", *FAMILIES} == set(list_suites())
+
+
+def test_listed_suites_name_registered_tasks():
+    assert len(suite_task_names("beyond-normal")) == 40
+    assert "1v1-bimodal-0.75" in suite_task_names("quick")
+    assert suite_task_names("images") == [t for t in list_tasks() if t.startswith("images-")]
+    high = get_suite("high-mi")
+    assert {task.name.split("-")[0] for task in high} == {"gaussian", "transform"}
+    truths = [task.mutual_information for task in high]
+    assert min(truths) == 5.0 and max(truths) == 20.0
+    assert sum(truth >= 10.0 for truth in truths) >= 10
 
 
 def test_unknown_names_are_refused_with_the_valid_ones():

@@ -103,7 +103,13 @@ def test_transformed_tasks_are_deterministic_per_seed():
 
 
 @pytest.mark.parametrize(
-    "name", ["transform-normalcdf-gaussian-2x2-mi1", "transform-spiral-gaussian-3x3-mi1"]
+    "name",
+    [
+        "transform-normalcdf-gaussian-2x2-mi1",
+        "transform-spiral-gaussian-3x3-mi1",
+        "transform-normalcdf-gaussian-5x5-mi10",
+        "transform-spiral-gaussian-5x5-mi10",
+    ],
 )
 def test_the_gaussian_estimator_sees_the_truth_after_undoing_the_transform(name):
     # The wrapped truth is right iff undoing the transform gives back a Gaussian task with
