@@ -167,7 +167,9 @@ def test_missing_matplotlib_skips_the_plot_with_a_message(tmp_path, monkeypatch,
         (("--n", "1000,abc"), "--n takes integers >= 100"),
         (("--n", "50"), "--n takes integers >= 100"),
         (("--n", "1000.5"), "--n takes integers"),
+        (("--n", "1000,20000000"), "--n goes up to 10,000,000"),
         (("--dims", "0"), "--dims takes integers >= 1"),
+        (("--seed", "-1"), "--seed must be an integer >= 0"),
         (("--rounds", "0"), "--rounds must be an integer >= 1"),
         (("--max-seconds", "-1"), "--max-seconds must be a number of seconds > 0"),
         (("--peer-max-seconds", "0"), "--peer-max-seconds must be a number of seconds > 0"),
@@ -194,3 +196,22 @@ def test_output_that_is_a_file_is_refused(tmp_path):
 
 def test_sizes_are_read_sorted_and_with_exponents():
     assert speed._positive_integers("1e4,1000,10_000", "n", 100, "") == (1000, 10_000)
+
+
+def test_a_peer_that_disagrees_is_flagged(tmp_path, monkeypatch):
+    monkeypatch.setattr(speed, "ckdtree_ksg", lambda x, y: 123.0)
+    words = ("--n", "200", "--methods", "ksg", "--dims", "2", "--rounds", "1")
+    assert speed.run(_args(tmp_path, *words)) == 0
+    (row,) = [r for r in _rows(tmp_path / "out" / "speed_peers.csv") if r["peer"] == "cKDTree KSG"]
+    assert row["status"].startswith("DIFFERENT NUMBERS")
+    assert float(row["difference"]) > 100
+
+
+def test_the_dense_peer_is_skipped_where_its_matrices_do_not_fit(tmp_path, monkeypatch):
+    # 3 N × N float64 matrices at N = 200: 0.96 MB, against 1 MB available (80% usable).
+    monkeypatch.setattr(speed, "_available_memory_bytes", lambda: 1e6)
+    words = ("--n", "200", "--methods", "kde", "--dims", "1", "--rounds", "1")
+    assert speed.run(_args(tmp_path, *words)) == 0
+    (row,) = _rows(tmp_path / "out" / "speed_peers.csv")
+    assert "matrices need" in row["status"] and row["peer_seconds"] == ""
+    assert row["ours_seconds"] != ""

@@ -88,14 +88,17 @@ DEFAULT_PEER_MAX_SECONDS = 3.0
 # The smallest N accepted: every method (KL's weighted k in 20 dimensions included) has
 # enough neighbours from here on.
 MIN_N = 100
+MAX_N = 10_000_000
 CORRELATION = 0.6
 KDE_NOISE_VARIANCE = 1.0
 PEER_K = 3
 # Samples of the warm-up call, which only compiles or loads the kernels.
 WARM_UP_N = 200
 # Memory the dense KDE peer holds at once, in N × N float64 matrices (cdist's result and
-# logsumexp's shifted copy and its exponentials).
+# logsumexp's shifted copy and its exponentials), and the share of the available memory
+# a peer may take.
 DENSE_MATRICES = 3
+MEMORY_SHARE = 0.8
 
 NOT_INSTALLED = "not installed"
 OK = "ok"
@@ -314,11 +317,18 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     """Every argument checked, before any work: a bad one raises a one-line ValueError."""
     methods = parse_methods(args.methods)
     sizes = _positive_integers(args.n, "n", MIN_N, "1000,10000,100000")
+    if sizes[-1] > MAX_N:
+        raise ValueError(
+            f"--n goes up to {MAX_N:,} (the data alone would fill the memory beyond); "
+            f"got {sizes[-1]:,}"
+        )
     dims = _positive_integers(args.dims, "dims", 1, "1,10")
     if isinstance(args.rounds, bool) or not isinstance(args.rounds, int) or args.rounds < 1:
         raise ValueError(f"--rounds must be an integer >= 1; got {args.rounds!r}")
-    budgets = [_budget(args.max_seconds, "max-seconds")]
-    budgets.append(_budget(args.peer_max_seconds, "peer-max-seconds"))
+    max_seconds = _budget(args.max_seconds, "max-seconds")
+    peer_max_seconds = _budget(args.peer_max_seconds, "peer-max-seconds")
+    if isinstance(args.seed, bool) or not isinstance(args.seed, int) or args.seed < 0:
+        raise ValueError(f"--seed must be an integer >= 0; got {args.seed!r}")
     output = Path(args.output)
     if output.exists() and not output.is_dir():
         raise ValueError(f"--output {str(output)!r} is a file; give a folder for the results")
@@ -330,8 +340,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         sizes=sizes,
         dims=dims,
         rounds=int(args.rounds),
-        max_seconds=budgets[0],
-        peer_max_seconds=budgets[1],
+        max_seconds=max_seconds,
+        peer_max_seconds=peer_max_seconds,
         output=output,
         quiet=bool(args.quiet),
         seed=int(args.seed),
@@ -386,15 +396,21 @@ def predicted_seconds(history: Sequence[tuple[int, float]], n: int) -> float:
     exponent = 2.0
     if len(history) >= 2:
         (n0, t0), (n1, t1) = history[-2], history[-1]
-        exponent = min(2.0, max(1.0, math.log(t1 / t0) / math.log(n1 / n0)))
+        if t0 > 0 and t1 > 0:
+            exponent = min(2.0, max(1.0, math.log(t1 / t0) / math.log(n1 / n0)))
     return last_t * (n / last_n) ** exponent
 
 
 def _available_memory_bytes() -> float:
+    """MemAvailable of /proc/meminfo (free memory plus reclaimable caches); inf elsewhere."""
     try:
-        return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # not on this platform: no limit known
-        return math.inf
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024.0
+    except OSError:
+        pass
+    return math.inf  # not known on this platform: no limit
 
 
 @dataclass
@@ -464,6 +480,8 @@ class Comparison:
         Largest |ours - theirs| accepted as the same number.
     module : str or None
         The module the peer needs, if not a hard dependency.
+    square_matrices : int
+        N × N float64 matrices the peer holds at once (0: none).
     """
 
     name: str
@@ -472,6 +490,7 @@ class Comparison:
     theirs: Callable[[np.ndarray, np.ndarray], Any]
     tolerance: float
     module: str | None = None
+    square_matrices: int = 0
 
 
 @dataclass(frozen=True)
@@ -531,7 +550,9 @@ def comparisons(method: str, d: int) -> list[Comparison]:
         )
     if method == "kde":
         theirs = lambda x, y: dense_kde_mi(x, y, KDE_NOISE_VARIANCE)  # noqa: E731
-        found.append(Comparison("kde estimate", "dense numpy", None, theirs, 1e-9))
+        found.append(
+            Comparison("kde estimate", "dense numpy", None, theirs, 1e-9, None, DENSE_MATRICES)
+        )
     metric = {"ksg": "max", "kl": "euclidean"}.get(method)
     if metric is not None:
         found.append(
@@ -668,7 +689,7 @@ class _Runner:
         if ours[2] != OK:
             row["status"] = f"ours {ours[2]}"
             return
-        reason = self._memory_reason(peer, n, d) or theirs_series.reason_to_skip(n)
+        reason = self._memory_reason(peer, n) or theirs_series.reason_to_skip(n)
         if reason is not None:
             row.update(ours_seconds=ours[0], status=f"peer {reason}")
             return
@@ -683,16 +704,15 @@ class _Runner:
             difference=difference,
         )
         if not difference <= peer.tolerance:
-            row["status"] = f"DIFFERENT NUMBERS (tolerance {peer.tolerance:g})"
-        self.say(f"    {peer.peer}: {_seconds(peer_seconds)}, ratio {peer_seconds / ours[0]:.2f}")
+            row["status"] = f"DIFFERENT NUMBERS: {difference:.3g} > tolerance {peer.tolerance:g}"
+        note = "" if row["status"] == OK else f" ({row['status']})"
+        self.say(f"    {peer.peer}: {_seconds(peer_seconds)}, ratio {row['ratio']:.2f}{note}")
 
     @staticmethod
-    def _memory_reason(peer: Comparison, n: int, d: int) -> str | None:
-        if peer.peer != "dense numpy":
-            return None
-        needed = DENSE_MATRICES * 8.0 * n * n
+    def _memory_reason(peer: Comparison, n: int) -> str | None:
+        needed = peer.square_matrices * 8.0 * n * n
         available = _available_memory_bytes()
-        if needed > 0.8 * available:
+        if needed and needed > MEMORY_SHARE * available:
             return (
                 f"skipped: its N × N matrices need {needed / 2**30:.1f} GiB, "
                 f"{available / 2**30:.1f} GiB available"
