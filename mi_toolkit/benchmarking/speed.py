@@ -756,6 +756,7 @@ class _SeriesSummary:
 
     name: str
     dims: int
+    method: str
     points: list[tuple[int, float]] = field(default_factory=list)
     stopped: str = ""
 
@@ -770,22 +771,23 @@ def series_summaries(results: Results) -> list[_SeriesSummary]:
     """Each method's and each peer's series: timed N, fitted slope, first skipped N."""
     summaries: dict[tuple[str, int], _SeriesSummary] = {}
 
-    def add(name: str, dims: int, n: int, seconds: float | None, status: str) -> None:
-        summary = summaries.setdefault((name, dims), _SeriesSummary(name, dims))
+    def add(name: str, method: str, dims: int, n: int, seconds: float | None, status: str) -> None:
+        summary = summaries.setdefault((name, dims), _SeriesSummary(name, dims, method))
         if seconds is not None:
             summary.points.append((n, seconds))
         elif not summary.stopped and status != OK:
             summary.stopped = f"N = {n:,}: {status}"
 
     for row in results.methods:
-        add(row["method"], row["dims"], row["n"], row["seconds"], row["status"])
+        add(row["method"], row["method"], row["dims"], row["n"], row["seconds"], row["status"])
     for row in results.peers:
         status = row["status"]
         if status.startswith("ours"):
             continue  # the method's own line says where it stopped
         status = status.removeprefix("peer ")
         name = f"{row['peer']} ({row['comparison']})"
-        add(name, row["dims"], row["n"], row["peer_seconds"], status)
+        method = row["comparison"].split()[0]
+        add(name, method, row["dims"], row["n"], row["peer_seconds"], status)
     return list(summaries.values())
 
 
@@ -882,6 +884,8 @@ def plot(results: Results, path: Path) -> bool:
     figure = Figure(figsize=(6.0 * len(dims), 4.5), layout="constrained")
     axes = figure.subplots(1, len(dims), squeeze=False)[0]
     methods = {row["method"] for row in results.methods}
+    # A peer is drawn dashed in the colour of the method it is compared with.
+    colours = {method: f"C{i}" for i, method in enumerate(METHODS)}
     for ax, d in zip(axes, dims, strict=True):
         for summary in series_summaries(results):
             # The kNN-search comparisons time a part of an estimate: not on this scale.
@@ -891,7 +895,8 @@ def plot(results: Results, path: Path) -> bool:
             slope = fitted_slope(n, t)
             label = f"{summary.name} (slope {slope:.2f})" if math.isfinite(slope) else summary.name
             style = "-" if summary.name in methods else "--"
-            ax.loglog(n, t, style, marker="o", markersize=3, label=label)
+            colour = colours.get(summary.method)
+            ax.loglog(n, t, style, color=colour, marker="o", markersize=3, label=label)
         ax.set_xlabel("N (samples)")
         ax.set_ylabel("seconds per estimate (best round)")
         ax.set_title(f"X and Y of {d} dimension{'s' if d > 1 else ''} each")
