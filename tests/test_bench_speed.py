@@ -215,8 +215,8 @@ def test_a_peer_that_disagrees_is_flagged(tmp_path, monkeypatch):
 
 
 def test_the_dense_peer_is_skipped_where_its_matrices_do_not_fit(tmp_path, monkeypatch):
-    # 3 N × N float64 matrices at N = 200: 0.96 MB, against 1 MB available (80% usable).
-    monkeypatch.setattr(speed, "_available_memory_bytes", lambda: 1e6)
+    # 7 N × N float64 matrices at N = 200: 2.24 MB, against 2.5 MB available (80% usable).
+    monkeypatch.setattr(speed, "_available_memory_bytes", lambda: 2.5e6)
     words = ("--n", "200", "--methods", "kde", "--dims", "1", "--rounds", "1")
     assert speed.run(_args(tmp_path, *words)) == 0
     (row,) = _rows(tmp_path / "out" / "speed_peers.csv")
