@@ -31,7 +31,8 @@ means mi-toolkit is faster), each checked to compute the same number:
 
 * ``ksg``, 1-D pairs: scikit-learn's ``mutual_info_regression`` (KSG 1, k = 3), against
   ours with the default ``transform="standardize"``, which computes the same number
-  (scikit-learn's 1e-10 jitter aside);
+  (to 1e-15 at small N; scikit-learn jitters its input by 1e-10 of its scale, which can
+  change a neighbour count and so the estimate by up to 1/N: 1e-8 at N = 100,000);
 * ``ksg``, ``d`` > 1: :func:`ckdtree_ksg`, KSG 1 on scipy's ``cKDTree`` as tree-based
   (NPEET-style) code does it, against ours with ``transform="none"`` (the peer searches
   the raw data);
@@ -45,7 +46,11 @@ means mi-toolkit is faster), each checked to compute the same number:
   KDE estimate of I(X; Y) is that bound on H(Y + Z) less H(Y + Z | X) =
   (d/2) log(2πeσ²).
 
-A peer that is not installed is reported as such, never an error. Both sides use every
+The ``difference`` column is |ours - theirs| in nats for an estimate, and for a search
+the largest gap between the k-NN distances relative to the data's extent (see
+:class:`Neighbours`). A difference beyond what the arithmetic explains is flagged
+``DIFFERENT NUMBERS`` and the command exits with status 1. A peer that is not installed
+is reported as such, never an error. Both sides use every
 core they are given (numba's threads, scipy's ``workers=-1``, faiss's OpenMP threads),
 except scikit-learn's function, which is single-threaded by design.
 
@@ -933,7 +938,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-seconds",
         type=float,
         default=DEFAULT_MAX_SECONDS,
-        help="a method or peer stops before an N predicted to take longer per call",
+        help="a method (and our side of each comparison) stops before an N predicted to "
+        "take longer per call",
     )
     parser.add_argument(
         "--peer-max-seconds",
