@@ -6,18 +6,15 @@ Written from the formulas, in the style of the code that accompanied the papers:
   (2017): ``np.digitize`` against the bin edges, then ``np.unique`` over rows viewed as
   one void scalar each, and plug-in entropies from the counts;
 * the Kolchinsky & Tracey (2017) KDE upper bound with the full N × N matrix of squared
-  distances and ``scipy.special.logsumexp``.
+  distances and ``scipy.special.logsumexp``, shared with ``mi-toolkit bench speed`` and
+  so kept in :mod:`mi_toolkit.benchmarking.speed`.
 
 Both are vectorised as well as numpy allows: the peers are fair, not straw men.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from scipy.spatial.distance import cdist
-from scipy.special import logsumexp
 
 
 def _void_rows(values: np.ndarray) -> np.ndarray:
@@ -69,18 +66,3 @@ def plane_point(x_labels: np.ndarray, bins: np.ndarray, labels: np.ndarray) -> t
         members = labels == label
         h_t_given_y += members.mean() * _entropy_of_rows(bins[members])
     return h_x + h_t - h_xt, h_t - h_t_given_y
-
-
-def dense_kde_upper_entropy(points: np.ndarray, noise_variance: float) -> float:
-    """Kolchinsky-Tracey upper bound on H(T + Z), Z ~ N(0, σ² I), in nats.
-
-    H_upper = d/2 - (1/N) Σ_i [logsumexp_j(-‖t_i - t_j‖² / 2σ²) - log N - (d/2) log 2πσ²],
-    here with the whole N × N distance matrix in memory.
-    """
-    n, d = points.shape
-    exponents = cdist(points, points, "sqeuclidean")
-    exponents *= -1.0 / (2.0 * noise_variance)
-    log_sums = logsumexp(exponents, axis=1)
-    return 0.5 * d - float(
-        np.mean(log_sums - math.log(n) - 0.5 * d * math.log(2.0 * math.pi * noise_variance))
-    )

@@ -8,9 +8,8 @@ and for the torch CPU path of the same computation. All must agree with the peer
 
 from __future__ import annotations
 
-from _peers import dense_kde_upper_entropy
-
 from mi_toolkit import estimate_entropy, estimate_mi
+from mi_toolkit.benchmarking.speed import dense_kde_upper_entropy
 
 GOAL_S = 1.0
 NOISE_VARIANCE = 0.1

@@ -9,21 +9,21 @@ Peers:
 - 1-D pairs: scikit-learn's ``mutual_info_regression`` (KSG 1, k = 3), against ``"ksg"``
   with ``transform="standardize"``, which computes the same number (tests/test_ksg.py).
 - 10+10-D: a KSG 1 written directly on scipy's ``cKDTree`` (joint k-NN query in the
-  max-norm, then ball counts in each marginal), the usual tree-based implementation.
+  max-norm, then ball counts in each marginal), the usual tree-based implementation;
+  it lives in :mod:`mi_toolkit.benchmarking.speed`, which ``mi-toolkit bench speed`` runs.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 from scipy.spatial import cKDTree
-from scipy.special import digamma
 
 from mi_toolkit import estimate_mi
+from mi_toolkit.benchmarking.speed import best_time, ckdtree_ksg
 from mi_toolkit.synthetic import CorrelatedPairs
 
 PEER_ROUNDS = 3
@@ -35,23 +35,7 @@ def _pairs(dim: int, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _best_time(function: Callable[[], object], rounds: int = PEER_ROUNDS) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def _ckdtree_ksg(x: np.ndarray, y: np.ndarray, k: int = 3) -> float:
-    """KSG estimator 1 on scipy's cKDTree: the tree-based peer."""
-    joint = np.hstack((x, y))
-    dist, _ = cKDTree(joint).query(joint, k=k + 1, p=np.inf, workers=-1)
-    radius = np.nextafter(dist[:, -1], 0.0)
-    n_x = cKDTree(x).query_ball_point(x, radius, p=np.inf, return_length=True, workers=-1) - 1
-    n_y = cKDTree(y).query_ball_point(y, radius, p=np.inf, return_length=True, workers=-1) - 1
-    n = x.shape[0]
-    return float(digamma(k) + digamma(n) - np.mean(digamma(n_x + 1) + digamma(n_y + 1)))
+    return best_time(function, rounds)[0]
 
 
 def _report(benchmark, peer_name: str, peer_seconds: float) -> None:
@@ -85,8 +69,8 @@ def test_ksg_20d_against_ckdtree(benchmark):
     ours = benchmark.pedantic(
         lambda: estimate_mi(x, y, "ksg", transform="none"), rounds=3, iterations=1
     )
-    peer = _best_time(lambda: _ckdtree_ksg(x, y), rounds=1)
-    assert ours.value == pytest.approx(_ckdtree_ksg(x, y), abs=1e-9)
+    peer = _best_time(lambda: ckdtree_ksg(x, y), rounds=1)
+    assert ours.value == pytest.approx(ckdtree_ksg(x, y), abs=1e-9)
     _report(benchmark, "cKDTree KSG", peer)
 
 

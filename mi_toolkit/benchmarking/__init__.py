@@ -1,0 +1,1 @@
+"""Benchmarks of mi-toolkit: speed against peers (``mi-toolkit bench speed``)."""
