@@ -104,7 +104,7 @@ class MethodSpec:
         """The estimator, its parameters checked (a bad one raises ``ValueError``)."""
         try:
             return build_estimator(self.method, **dict(self.params))
-        except TypeError as error:  # an unknown parameter name, or a value of a wrong type
+        except (TypeError, ValueError) as error:  # an unknown name, or a value out of range
             raise ValueError(f"--methods {self.label}: {error}") from None
 
 
@@ -626,7 +626,7 @@ def _run_dask(units: Sequence[Unit], scheduler: Any) -> Iterator[tuple[Unit, lis
             "'dask[distributed]'), here and on the cluster's workers"
         ) from None
     try:
-        client = Client(scheduler, set_as_default=False)
+        client = Client(scheduler)
     except (OSError, TimeoutError) as error:
         raise OSError(
             f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error}); start it "

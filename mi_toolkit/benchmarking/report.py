@@ -257,7 +257,8 @@ def scores_table(summary: Sequence[MethodScore]) -> list[str]:
     for s in summary:
         failed = f"{s.failed_runs}/{s.runs}"
         if s.failed_tasks:
-            failed += f" ({s.failed_tasks} tasks with no result)"
+            tasks = "task" if s.failed_tasks == 1 else "tasks"
+            failed += f" ({s.failed_tasks} {tasks} with no result)"
         lines.append(
             f"| {s.method} | {s.n} | {s.solved}/{s.scored_tasks} | "
             f"{s.within_tolerance}/{s.tasks} | {_number(s.mean_absolute_error)} | {failed} |"
@@ -430,8 +431,7 @@ def _draw_heatmap(task_scores: Sequence[TaskScore]) -> Any:
     figure, axes = plt.subplots(
         figsize=(2.2 + 1.1 * len(methods), 1.2 + 0.22 * len(tasks)), layout="constrained"
     )
-    cmap = plt.get_cmap("coolwarm").copy()
-    cmap.set_bad("0.85")
+    cmap = plt.get_cmap("coolwarm").with_extremes(bad="0.85")
     image = axes.imshow(
         np.ma.masked_invalid(ratio), cmap=cmap, norm=LogNorm(vmin=0.25, vmax=4.0), aspect="auto"
     )
