@@ -98,7 +98,8 @@ def _add_accuracy_arguments(parser: argparse.ArgumentParser) -> None:
         "--jobs",
         type=int,
         default=_usable_cores(),
-        help="worker processes, one numba thread each (1: run in this process)",
+        help="worker processes, one numba thread each (1: run in this process); the default "
+        "is the number of cores this process may use",
     )
     parser.add_argument(
         "--scheduler",

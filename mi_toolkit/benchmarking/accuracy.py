@@ -242,12 +242,11 @@ def select_tasks(suite: str | None = None, patterns: Sequence[str] = ()) -> list
     list of str
         The task names, in suite order (then in the order of ``patterns``).
     """
-    from mi_toolkit.synthetic import list_suites, list_tasks
-    from mi_toolkit.synthetic.suites import suite_task_names
+    from mi_toolkit.synthetic import get_suite, list_suites, list_tasks
 
     if suite is not None and suite not in list_suites():
         raise ValueError(f"unknown suite {suite!r}; valid suites: {', '.join(list_suites())}")
-    pool = suite_task_names(suite) if suite is not None else list_tasks()
+    pool = [task.name for task in get_suite(suite)] if suite is not None else list_tasks()
     if not patterns:
         return pool
     chosen: list[str] = []
