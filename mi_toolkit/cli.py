@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("mi_toolkit._demo", "estimate MI on built-in cases with known truth (default)"),
     "plane": ("mi_toolkit._plane_cli", "I(X;T) and I(T;Y) per layer and epoch of a saved dump"),
     "train": ("mi_toolkit.nets.cli", "train a preset network and write its activation dump"),
+    "bench": ("mi_toolkit._bench_cli", "benchmarks: accuracy against known truth, speed"),
 }
 DEFAULT_SUBCOMMAND = "demo"
 #: Exceptions that mean the user asked for something that cannot be done, not a bug: the
