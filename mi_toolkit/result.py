@@ -59,6 +59,10 @@ WARNING_KINDS: Mapping[str, str] = {
     "kernel_saturation": "(nearly) all kernel mass sits on each sample itself",
     "undefined": "the quantity is not defined for this input and method",
     "constant_columns": "constant columns carry no information and were dropped",
+    "diverged": "a neural critic's training produced a non-finite loss or bound",
+    "collapsed": "a neural critic's validation bound fell far below its best during training",
+    "negative_bound": "a held-out variational bound is below zero beyond its error",
+    "batch_ceiling": "InfoNCE sits near its log(batch size) ceiling, so the MI may be larger",
 }
 
 

@@ -70,9 +70,9 @@ def test_missing_dump_and_unknown_method(tmp_path, capsys, no_estimates):
     assert _plane(tmp_path / "nothing") == 2
     assert f"error: no dump at {tmp_path / 'nothing'}" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_code:
-        _plane(tmp_path, "--method", "mine")
+        _plane(tmp_path, "--method", "copula")
     assert exit_code.value.code == 2
-    assert "invalid choice: 'mine' (choose from 'binning', 'gaussian'" in capsys.readouterr().err
+    assert "invalid choice: 'copula' (choose from 'binning', 'gaussian'" in capsys.readouterr().err
 
 
 def test_unwritable_output_folder(dump, tmp_path, capsys, monkeypatch, no_estimates):
@@ -102,7 +102,7 @@ def test_help_shows_defaults_and_methods(capsys):
     with pytest.raises(SystemExit):
         main(["plane", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "{binning,gaussian,kde,kl,ksg}" in text
+    assert "{binning,gaussian,infonce,kde,kl,ksg,mine,nwj,smile}" in text
     assert "(default: binning)" in text and "(default: bits)" in text
 
 

@@ -5,21 +5,36 @@ a method name, e.g. ``estimate_mi(x, y, KSG(k=5))``; the short names below are t
 :mod:`mi_toolkit` exports.
 """
 
-from mi_toolkit.estimators import binning, gaussian, kde, kl, ksg  # noqa: F401  (registration)
+from mi_toolkit.estimators import (  # noqa: F401  (registration)
+    binning,
+    gaussian,
+    kde,
+    kl,
+    ksg,
+    neural,
+)
 from mi_toolkit.estimators.base import Estimate, Estimator, UndefinedEstimate
 from mi_toolkit.estimators.binning import BinningEstimator as Binning
 from mi_toolkit.estimators.gaussian import GaussianEstimator as Gaussian
 from mi_toolkit.estimators.kde import KDEEstimator as KDE
 from mi_toolkit.estimators.kl import KLEstimator as KL
 from mi_toolkit.estimators.ksg import KSGEstimator as KSG
+from mi_toolkit.estimators.neural import InfoNCEEstimator as InfoNCE
+from mi_toolkit.estimators.neural import MINEEstimator as MINE
+from mi_toolkit.estimators.neural import NWJEstimator as NWJ
+from mi_toolkit.estimators.neural import SMILEEstimator as SMILE
 
 __all__ = [
     "KDE",
     "KL",
     "KSG",
+    "MINE",
+    "NWJ",
+    "SMILE",
     "Binning",
     "Estimate",
     "Estimator",
     "Gaussian",
+    "InfoNCE",
     "UndefinedEstimate",
 ]

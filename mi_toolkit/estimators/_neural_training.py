@@ -1,0 +1,533 @@
+"""Torch training of the neural bounds (:mod:`mi_toolkit.estimators.neural`).
+
+Imported only inside the estimators' methods, so that ``import mi_toolkit`` does not
+import torch. The formulas, the split, the standard errors and the failure checks are
+described in :mod:`mi_toolkit.estimators.neural`.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mi_toolkit.estimators._device import resolve_backend
+from mi_toolkit.estimators.base import Estimate
+from mi_toolkit.estimators.neural import INFONCE_CEILING_MARGIN, NeuralEstimator
+from mi_toolkit.result import EstimateWarning
+
+# MINE's moving average of the partition term E_q[e^f] (Belghazi et al. use 0.01).
+_MOVING_AVERAGE_RATE = 0.01
+# A validation bound below zero and this far below its best (nats, and validation standard
+# errors) is a collapse of the training curve.
+_COLLAPSE_NATS = 1.0
+_COLLAPSE_ERRORS = 4.0
+# A test bound below zero by more than this many standard errors is a failed estimate.
+_NEGATIVE_ERRORS = 2.0
+# Held-out blocks for the bounds other than InfoNCE: 63 negatives per sample are plenty for
+# their partition terms, and all pairs of a joint critic cost block² evaluations.
+_NEGATIVES_BLOCK = 64
+# A SMILE critic's E_p[f] is about the MI (f ≈ log p/q at the Jensen–Shannon optimum); beyond
+# this many nats, no bound of this kind can be measured (variance like e^I): training ran away.
+_SCORE_LIMIT = 100.0
+# progress=None shows the bar on a terminal once training has run this long.
+_PROGRESS_DELAY_S = 2.0
+
+
+# -- critics ------------------------------------------------------------------------------
+
+
+def _mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for width_in, width_out in itertools.pairwise(sizes[:-1]):
+        layers += [nn.Linear(width_in, width_out), nn.ReLU()]
+    last = nn.Linear(sizes[-2], sizes[-1])
+    # A zero last layer makes the step-0 critic constant, where every bound is exactly 0.
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+    return nn.Sequential(*layers, last)
+
+
+class JointCritic(nn.Module):
+    """An MLP on [x, y]; its first layer is split so all pairs cost one broadcast sum."""
+
+    def __init__(self, dx: int, dy: int, hidden: tuple[int, ...]) -> None:
+        super().__init__()
+        self.x_in = nn.Linear(dx, hidden[0])
+        self.y_in = nn.Linear(dy, hidden[0], bias=False)
+        self.body = nn.Sequential(nn.ReLU(), _mlp([*hidden, 1]))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.body(self.x_in(x) + self.y_in(y)).squeeze(-1)
+
+    def all_pairs(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Scores f(x_i, y_j) as an (m, m) matrix."""
+        return self.body(self.x_in(x)[:, None, :] + self.y_in(y)[None, :, :]).squeeze(-1)
+
+
+class SeparableCritic(nn.Module):
+    """g(x)ᵀh(y) with two MLPs."""
+
+    def __init__(self, dx: int, dy: int, hidden: tuple[int, ...], embedding_dim: int) -> None:
+        super().__init__()
+        self.g = _mlp([dx, *hidden, embedding_dim])
+        self.h = _mlp([dy, *hidden, embedding_dim])
+        # Only h starts at zero: g's embedding must be non-zero for h to get a gradient.
+        nn.init.normal_(self.g[-1].weight, std=1.0 / math.sqrt(hidden[-1]))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return (self.g(x) * self.h(y)).sum(-1)
+
+    def all_pairs(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.g(x) @ self.h(y).T
+
+
+class UserCritic(nn.Module):
+    """A user's module called as ``critic(x, y)`` with one score per row."""
+
+    def __init__(self, critic: nn.Module) -> None:
+        super().__init__()
+        self.critic = critic
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.critic(x, y).reshape(-1)
+
+    def all_pairs(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        m = x.shape[0]
+        return self.forward(x.repeat_interleave(m, dim=0), y.repeat(m, 1)).reshape(m, m)
+
+
+def _check_user_critic(critic: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+    """Refuse, before training, a critic that does not return one finite score per row."""
+    probe = min(3, x.shape[0])
+    try:
+        with torch.no_grad():
+            scores = critic(x[:probe], y[:probe])
+    except Exception as err:
+        raise ValueError(
+            f"the critic failed when called as critic(x, y) with x of shape "
+            f"{tuple(x[:probe].shape)} and y of shape {tuple(y[:probe].shape)} (float32): "
+            f"{err}; it must take the flattened, standardised samples and return one score "
+            "per row"
+        ) from err
+    shape = tuple(getattr(scores, "shape", ()))
+    if not isinstance(scores, torch.Tensor) or shape not in ((probe,), (probe, 1)):
+        raise ValueError(
+            f"the critic must return one score per row, a tensor of shape ({probe},) or "
+            f"({probe}, 1) for {probe} rows of x and y; it returned "
+            f"{type(scores).__name__} of shape {shape}"
+        )
+    if not scores.is_floating_point() or not torch.isfinite(scores).all():
+        raise ValueError("the critic returned non-float or non-finite scores before training")
+
+
+def _build_critic(estimator: NeuralEstimator, dx: int, dy: int) -> nn.Module:
+    if estimator.critic == "joint":
+        return JointCritic(dx, dy, estimator.hidden_sizes)
+    if estimator.critic == "separable":
+        return SeparableCritic(dx, dy, estimator.hidden_sizes, estimator.embedding_dim)
+    return UserCritic(copy.deepcopy(estimator.critic))
+
+
+# -- the bounds on a batch (training) -------------------------------------------------------
+
+
+def _log_mean_exp(values: torch.Tensor) -> torch.Tensor:
+    return torch.logsumexp(values.reshape(-1), 0) - math.log(values.numel())
+
+
+def _off_diagonal(scores: torch.Tensor) -> torch.Tensor:
+    m = scores.shape[0]
+    return scores.masked_select(~torch.eye(m, dtype=torch.bool, device=scores.device))
+
+
+def _batch_scores(
+    critic: nn.Module, x: torch.Tensor, y: torch.Tensor, all_pairs: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Positive scores f(x_i, y_i) and negatives: all other pairs, or y shifted by one."""
+    if all_pairs:
+        scores = critic.all_pairs(x, y)
+        return scores.diagonal(), scores
+    return critic(x, y), critic(x, y.roll(1, dims=0))
+
+
+@dataclass
+class _Objective:
+    """The training loss and the batch value of one bound."""
+
+    kind: str
+    clip: float | None
+    log_moving_average: torch.Tensor | None = field(default=None)
+
+    def loss_and_value(
+        self, positive: torch.Tensor, negative: torch.Tensor
+    ) -> tuple[torch.Tensor, float]:
+        """``negative`` is an (m, m) score matrix (diagonal = positives) or an (m,) vector."""
+        if self.kind == "infonce":
+            m = negative.shape[0]
+            bound = (positive - torch.logsumexp(negative, dim=1)).mean() + math.log(m)
+            return -bound, float(bound.detach())
+        if negative.ndim == 2:
+            negative = _off_diagonal(negative)
+        if self.kind == "nwj":
+            bound = 1.0 + positive.mean() - negative.exp().mean()
+            return -bound, float(bound.detach())
+        if self.kind == "smile":
+            bound = positive.mean() - _log_mean_exp(negative.clamp(-self.clip, self.clip))
+            jensen_shannon = -nn.functional.softplus(-positive).mean() - (
+                nn.functional.softplus(negative).mean()
+            )
+            return -jensen_shannon, float(bound.detach())
+        return self._dv_loss(positive, negative)
+
+    def _dv_loss(
+        self, positive: torch.Tensor, negative: torch.Tensor
+    ) -> tuple[torch.Tensor, float]:
+        # MINE: the gradient of log E_q[e^f] is E_q[e^f ∇f] / E_q[e^f], the denominator a
+        # moving average over batches (kept in log space against overflow).
+        log_partition = _log_mean_exp(negative)
+        current = log_partition.detach()
+        if self.log_moving_average is None:
+            self.log_moving_average = current
+        else:
+            rate = _MOVING_AVERAGE_RATE
+            self.log_moving_average = torch.logaddexp(
+                self.log_moving_average + math.log(1.0 - rate), current + math.log(rate)
+            )
+        surrogate = positive.mean() - torch.exp(log_partition - self.log_moving_average)
+        return -surrogate, float((positive.mean() - log_partition).detach())
+
+
+# -- the bounds on held-out data (float64, with per-sample terms) ----------------------------
+
+
+def _score_blocks(
+    critic: nn.Module, x: torch.Tensor, y: torch.Tensor, block: int
+) -> Iterator[tuple[np.ndarray, slice]]:
+    """B × B score matrices over consecutive blocks, and which rows of each are new.
+
+    The last block is the final ``block`` samples, overlapping the one before, so every
+    sample has block − 1 negatives; only its rows not seen before count.
+    """
+    n = x.shape[0]
+    for start in range(0, n, block):
+        begin = min(start, n - block)
+        scores = critic.all_pairs(x[begin : begin + block], y[begin : begin + block])
+        yield scores.double().cpu().numpy(), slice(start - begin, block)
+
+
+def held_out_block(kind: str, batch: int, n_held_out: int) -> int:
+    """Samples per block of held-out scores: the batch size for InfoNCE (its log B)."""
+    return min(batch if kind == "infonce" else _NEGATIVES_BLOCK, batch, n_held_out)
+
+
+def held_out_bound(
+    critic: nn.Module, x: torch.Tensor, y: torch.Tensor, kind: str, block: int, clip: float | None
+) -> tuple[float, float]:
+    """The bound on held-out samples and its standard error (module docstring)."""
+    positives, negatives = [], []
+    with torch.no_grad():
+        for scores, rows in _score_blocks(critic, x, y, block):
+            m = scores.shape[0]
+            positive = np.diagonal(scores)[rows]
+            if kind == "infonce":
+                top = scores.max(axis=1, keepdims=True)
+                log_mean = top[:, 0] + np.log(np.exp(scores - top).mean(axis=1))
+                negatives.append(log_mean[rows])
+            else:
+                off = scores[~np.eye(m, dtype=bool)].reshape(m, m - 1)
+                if kind == "smile":
+                    off = np.clip(off, -clip, clip)
+                negatives.append(off[rows])
+            positives.append(positive)
+    a = np.concatenate(positives)
+    n = a.shape[0]
+    if kind == "infonce":
+        return _mean_and_error(a - np.concatenate(negatives))
+    off = np.concatenate(negatives)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if kind == "nwj":
+            return _mean_and_error(1.0 + a - np.exp(off).mean(axis=1))
+        # DV and SMILE: mean(a) − log mean(b), b_i = mean_j e^{f_ij}, scaled by e^{-top}.
+        top = off.max()
+        b = np.exp(off - top).mean(axis=1)
+        b_mean = b.mean()
+        value = a.mean() - top - math.log(b_mean) if b_mean > 0 else -math.inf
+        influence = a - b / b_mean
+    return float(value), float(influence.std(ddof=1) / math.sqrt(n))
+
+
+def _mean_positive_score(critic: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """E_p[f] on held-out pairs: about the MI for a SMILE (Jensen–Shannon) critic."""
+    with torch.no_grad():
+        return float(critic(x, y).double().mean())
+
+
+def _mean_and_error(terms: np.ndarray) -> tuple[float, float]:
+    return float(terms.mean()), float(terms.std(ddof=1) / math.sqrt(terms.shape[0]))
+
+
+# -- data ---------------------------------------------------------------------------------
+
+
+def _standardised(values: np.ndarray) -> np.ndarray:
+    scale = values.std(axis=0)
+    # A constant column carries nothing; centring it is enough.
+    return (values - values.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+
+
+def _canonical_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Row order sorted by the values, so the estimate ignores the order of the samples."""
+    return np.lexsort(np.hstack((x, y)).T[::-1])
+
+
+@contextmanager
+def _torch_threads(n_threads: int) -> Iterator[None]:
+    before = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# -- training -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """What training found: the curve, the best weights and what went wrong."""
+
+    steps: list[int] = field(default_factory=list)
+    train: list[float] = field(default_factory=list)
+    validation: list[float] = field(default_factory=list)
+    best_value: float = -math.inf
+    best_step: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+    diverged_at: int | None = None
+    collapsed_at: int | None = None
+    last_step: int = 0
+
+
+def _progress_bar(estimator: NeuralEstimator) -> Any:
+    show = estimator.progress
+    if show is False or (show is None and not sys.stderr.isatty()):
+        return None
+    from tqdm.auto import tqdm
+
+    delay = _PROGRESS_DELAY_S if show is None else 0.0
+    return tqdm(total=estimator.max_steps, desc=f"training {estimator.name}", delay=delay)
+
+
+def _train(
+    estimator: NeuralEstimator,
+    critic: nn.Module,
+    parts: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    batch: int,
+    generator: torch.Generator,
+) -> _Run:
+    kind = estimator.objective
+    objective = _Objective(kind, estimator.bound_parameter())
+    all_pairs = kind == "infonce" or not isinstance(critic, (JointCritic, UserCritic))
+    optimiser = torch.optim.Adam(critic.parameters(), lr=estimator.learning_rate)
+    x_train, y_train = parts["train"]
+    x_val, y_val = parts["validation"]
+    val_block = held_out_block(kind, batch, x_val.shape[0])
+    run = _Run()
+    batch_values: list[float] = []
+    order = torch.empty(0, dtype=torch.long)
+    position = 0
+    since_best = 0
+    bar = _progress_bar(estimator)
+
+    def evaluate(step: int) -> bool:
+        """Record the validation bound; True when training should stop."""
+        nonlocal since_best
+        value, error = held_out_bound(critic, x_val, y_val, kind, val_block, objective.clip)
+        run.steps.append(step)
+        run.train.append(float(np.mean(batch_values)) if batch_values else 0.0)
+        run.validation.append(value)
+        batch_values.clear()
+        if not math.isfinite(value):
+            run.diverged_at = step
+            return True
+        # Transient dips are harmless (the best weights are restored and judged on the
+        # test part); a fall below the constant critic's 0 is a collapse.
+        if value < 0 and value < run.best_value - max(_COLLAPSE_NATS, _COLLAPSE_ERRORS * error):
+            run.collapsed_at = step if run.collapsed_at is None else run.collapsed_at
+        if value > run.best_value:
+            run.best_value, run.best_step, since_best = value, step, 0
+            run.best_state = copy.deepcopy(critic.state_dict())
+            return False
+        since_best += 1
+        return since_best >= estimator.patience
+
+    evaluate(0)
+    for step in range(1, estimator.max_steps + 1):
+        if position + batch > order.shape[0]:
+            order = torch.randperm(x_train.shape[0], generator=generator).to(x_train.device)
+            position = 0
+        rows = order[position : position + batch]
+        position += batch
+        positive, negative = _batch_scores(critic, x_train[rows], y_train[rows], all_pairs)
+        loss, value = objective.loss_and_value(positive, negative)
+        if not (torch.isfinite(loss) and math.isfinite(value)):
+            run.diverged_at = step
+            break
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        batch_values.append(value)
+        run.last_step = step
+        if bar is not None:
+            bar.update(1)
+        if (step % estimator.eval_every == 0 or step == estimator.max_steps) and evaluate(step):
+            break
+    if bar is not None:
+        bar.close()
+    critic.load_state_dict(run.best_state)
+    return run
+
+
+# -- the estimate -------------------------------------------------------------------------
+
+
+def _failure_warnings(
+    estimator: NeuralEstimator, run: _Run, value: float, error: float, test_block: int
+) -> tuple[tuple[EstimateWarning, ...], bool]:
+    """Warnings for every failure found, and whether the estimate sits at a ceiling."""
+    found = []
+    if run.diverged_at is not None:
+        found.append(
+            EstimateWarning(
+                "diverged",
+                f"Training of {estimator.name!r} diverged (a non-finite loss or bound, or a "
+                f"SMILE critic's E_p[f] beyond {_SCORE_LIMIT:g} nats) at step "
+                f"{run.diverged_at}; the value is not an estimate of the MI. Lower "
+                f"learning_rate (now {estimator.learning_rate:g}).",
+            )
+        )
+    if run.collapsed_at is not None:
+        found.append(
+            EstimateWarning(
+                "collapsed",
+                f"The validation bound of {estimator.name!r} collapsed at step "
+                f"{run.collapsed_at}, falling below zero and more than {_COLLAPSE_NATS:g} "
+                f"nat below its best ({run.best_value:.4g} nats); training is unstable, so the "
+                "estimate may be far from the MI. Lower learning_rate or use method 'smile' "
+                "or 'infonce'.",
+            )
+        )
+    if value < 0 and value + _NEGATIVE_ERRORS * error < 0:
+        found.append(
+            EstimateWarning(
+                "negative_bound",
+                f"The held-out bound of {estimator.name!r} is {value:.4g} ± {error:.2g} nats, "
+                "below zero beyond its error, which no MI can be: the critic does not "
+                "generalise from the training part (overfitting or a failed training). Use "
+                "more samples, a smaller critic or a lower learning_rate.",
+            )
+        )
+    saturated = (
+        estimator.objective == "infonce" and value >= math.log(test_block) - INFONCE_CEILING_MARGIN
+    )
+    if saturated:
+        found.append(
+            EstimateWarning(
+                "batch_ceiling",
+                f"InfoNCE's estimate ({value:.4g} nats) is within {INFONCE_CEILING_MARGIN:g} "
+                f"nat of its ceiling log {test_block} = {math.log(test_block):.4g} nats, which "
+                "no batch of that size can pass: the MI may be much larger. Use a larger "
+                "batch_size (and more samples), or method 'smile' or 'mine'.",
+            )
+        )
+    return tuple(found), saturated
+
+
+_BIAS_NOTES = {
+    "dv": "Donsker–Varadhan lower bound: below the MI by the critic's shortfall; its "
+    "variance grows like e^I, so large MI (beyond about 5 nats) is underestimated.",
+    "nwj": "NWJ lower bound: below the MI by the critic's shortfall; its variance grows "
+    "like e^I, so large MI (beyond about 5 nats) is underestimated.",
+    "infonce": "InfoNCE lower bound: below the MI by the critic's shortfall, and never above "
+    "log(batch) = {ceiling:.3g} nats.",
+    "smile": "SMILE (DV with e^f clipped to [e^-{clip:g}, e^{clip:g}]): not a strict bound; the "
+    "clip biases it, usually downward, in exchange for a far smaller variance than DV.",
+}
+
+
+def _device(estimator: NeuralEstimator) -> torch.device:
+    resolved = resolve_backend(estimator.device)
+    return torch.device("cpu" if resolved is None else resolved)
+
+
+def estimate_bound(estimator: NeuralEstimator, x: np.ndarray, y: np.ndarray) -> Estimate:
+    """Train the estimator's critic on (x, y) and return its held-out bound in nats."""
+    started = time.perf_counter()
+    n_train, n_validation, n_test = estimator.split_sizes(x.shape[0])
+    seed = (
+        estimator.random_state
+        if estimator.random_state is not None
+        else int(np.random.default_rng().integers(2**31))
+    )
+    order = _canonical_order(x, y)
+    shuffled = order[np.random.default_rng(seed).permutation(order.shape[0])]
+    bounds = np.cumsum([0, n_train, n_validation, n_test])
+    device = _device(estimator)
+    x_std, y_std = _standardised(x), _standardised(y)
+    parts = {}
+    for name, begin, end in zip(
+        ("train", "validation", "test"), bounds[:-1], bounds[1:], strict=True
+    ):
+        rows = shuffled[begin:end]
+        parts[name] = tuple(
+            torch.as_tensor(v[rows], dtype=torch.float32, device=device) for v in (x_std, y_std)
+        )
+    batch = min(estimator.batch_size, n_train)
+    test_block = held_out_block(estimator.objective, estimator.batch_size, n_test)
+    with _torch_threads(estimator.n_threads), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        critic = _build_critic(estimator, x.shape[1], y.shape[1]).to(device)
+        if isinstance(critic, UserCritic):
+            _check_user_critic(critic.critic, *parts["train"])
+        run = _train(estimator, critic, parts, batch, generator)
+        value, error = held_out_bound(
+            critic, *parts["test"], estimator.objective, test_block, estimator.bound_parameter()
+        )
+    runaway = (
+        estimator.objective == "smile"
+        and _mean_positive_score(critic, *parts["test"]) > _SCORE_LIMIT
+    )
+    if not math.isfinite(value) or runaway:
+        # Overflow, or a runaway SMILE critic (its E_p[f] is unclipped, and the value follows
+        # it): the number means nothing.
+        run.diverged_at = run.diverged_at or run.best_step
+        value, error = 0.0, math.nan
+    warnings, saturated = _failure_warnings(estimator, run, value, error, test_block)
+    details = {
+        "failed": bool(warnings),
+        "curve": {"step": run.steps, "train": run.train, "validation": run.validation},
+        "best_step": run.best_step,
+        "steps": run.last_step,
+        "split": {"train": n_train, "validation": n_validation, "test": n_test},
+        "batch_size": batch,
+        "critic": estimator.critic if isinstance(estimator.critic, str) else "user",
+        "device": str(device),
+        "seed": seed,
+        "seconds": time.perf_counter() - started,
+    }
+    note = _BIAS_NOTES[estimator.objective].format(
+        ceiling=math.log(test_block), clip=estimator.bound_parameter() or 0.0
+    )
+    return Estimate(value, error, warnings, details=details, bias_note=note, saturated=saturated)

@@ -1,0 +1,340 @@
+r"""Neural variational lower bounds on the MI: MINE (Donsker–Varadhan), NWJ, InfoNCE, SMILE.
+
+Each method trains a critic f(x, y) (a torch module) to maximise a variational bound
+on I(X;Y) and reports that bound evaluated on held-out samples. With p the joint
+distribution, q = p(x)p(y) the product of the marginals, and a batch of B pairs whose
+shuffled pairings (x_i, y_j), j ≠ i, stand for q:
+
+``mine`` — Donsker–Varadhan (Belghazi et al. 2018, "MINE: mutual information neural
+estimation", ICML; Donsker & Varadhan 1983)
+
+.. math::
+
+    I \ge I_{DV} = E_p[f] - \log E_q[e^f].
+
+The gradient of log E_q[e^f] is E_q[e^f ∇f] / E_q[e^f]; MINE replaces the batch
+denominator by a moving average over batches (rate 0.01) to remove the bias of the
+batch ratio. Bias: the log of a sample mean biases the held-out value up by about
+Var_q(e^f) / (2 n E_q[e^f]²) (small for the held-out sizes used); an imperfect critic
+biases it down. Variance grows like e^I, so large MI is estimated poorly.
+
+``nwj`` — Nguyen, Wainwright & Jordan (2010, "Estimating divergence functionals and the
+likelihood ratio by convex risk minimization", IEEE Trans. Inf. Theory), with the critic
+output g shifted by one (f = g + 1), so that a constant critic g = 0 gives 0:
+
+.. math::
+
+    I \ge I_{NWJ} = 1 + E_p[g] - E_q[e^{g}].
+
+An unbiased mean of per-sample terms, so the held-out value is a lower bound in
+expectation; its variance also grows like e^I.
+
+``infonce`` — van den Oord, Li & Vinyals (2018, "Representation learning with
+contrastive predictive coding", arXiv:1807.03748), every other pair of the batch a
+negative:
+
+.. math::
+
+    I \ge I_{NCE} = E\Big[\frac1B \sum_i \Big(f(x_i, y_i)
+        - \log \frac1B \sum_j e^{f(x_i, y_j)}\Big)\Big] \le \log B.
+
+Low variance, but it can never exceed log B: with an ideal critic
+I_NCE ≈ log B − log(1 + B e^{−I}), so an estimate within 1 nat of log B cannot tell
+I = log B from any larger MI, and carries a ``batch_ceiling`` warning.
+
+``smile`` — Song & Ermon (2020, "Understanding the limitations of variational mutual
+information estimators", ICLR): DV with e^f clipped to [e^{−τ}, e^{τ}], τ = ``clip``
+(default 5), in the partition term,
+
+.. math::
+
+    I_{SMILE} = E_p[f] - \log E_q[\mathrm{clip}(e^f, e^{-τ}, e^{τ})],
+
+trained, as in the paper, with the gradient of the Jensen–Shannon bound
+E_p[−softplus(−f)] − E_q[softplus(f)]. The clip trades the e^I variance of DV for a bias
+(it is no longer a strict bound); Song & Ermon find it small for τ = 5 up to about 10 nats
+on Gaussians.
+
+**Training.** Each column is standardised. The samples are put in a canonical order (sorted
+by their values) before a seeded split into training, validation (``validation_fraction``)
+and test (``test_fraction``) parts, so the estimate does not depend on the order of the
+rows. Adam trains the critic on batches of the training part; every ``eval_every`` steps
+the bound is evaluated on the validation part, and training stops after ``patience``
+evaluations without improvement, the best weights restored. The reported value is the bound
+of those weights on the test part, which took no part in training or in the choice of
+weights: neither the maximum over evaluations nor a value on data that chose the weights,
+both of which bias upward. The critic's last layer starts at zero, so the step-0 critic is
+constant and every bound starts at exactly 0; if nothing beats it, the estimate is 0.
+
+The held-out bounds are computed from B × B score matrices over blocks of B test samples
+(pair i with y_j, j ≠ i, as negatives; B = the batch size for InfoNCE, at most 64
+for the others, whose partition terms need no more), in float64 from the critic's float32 scores.
+**Standard errors** (``std / sqrt(n_test)`` of per-sample terms):
+
+- ``nwj``: the terms 1 + g(x_i, y_i) − mean_{j≠i} e^{g(x_i, y_j)};
+- ``infonce``: the terms f(x_i, y_i) − log mean_j e^{f(x_i, y_j)} within each block;
+- ``mine`` and ``smile``: the delta method for mean(a) − log mean(b), whose influence
+  terms are a_i − b_i / b̄, with a_i = f(x_i, y_i) and b_i = mean_{j≠i} e^{f(x_i, y_j)}
+  (clipped for ``smile``).
+
+Terms in one block share negatives, so these errors are somewhat optimistic; they measure
+sampling noise of the test part only, not the critic's shortfall (the bound's gap).
+
+**Failures are results.** Each of these adds a warning and sets ``details["failed"]``:
+a non-finite loss or bound, or a runaway SMILE critic (held-out E_p[f] above 100 nats;
+its value follows E_p[f], which the clip leaves free) (``diverged``; the value is then that
+of the weights before, or 0 if those fail too, and means nothing), a validation bound
+that falls below zero and more than max(1 nat, 4 standard errors) below its best
+(``collapsed``; transient dips above zero are left alone, the best weights being restored),
+a test bound below zero beyond two standard errors (``negative_bound``), and InfoNCE
+within 1 nat of log B (``batch_ceiling``, also ``saturated``).
+
+**Critics.** ``critic="joint"``: an MLP on the concatenated [x, y] (``hidden_sizes``,
+ReLU). ``critic="separable"``: g(x)ᵀh(y) with two MLPs ending in ``embedding_dim``
+outputs, all B² pairs of a batch in one matrix product. Or a ``torch.nn.Module`` called
+as ``critic(x, y)`` with float32 tensors of shape (m, d_x) and (m, d_y) (standardised,
+on the training device; images arrive flattened, as the front door takes
+(n_samples, n_features), so reshape inside the module) that returns m scores, shape (m,)
+or (m, 1). It is copied before training, so the module passed in is left untouched; a
+wrong output shape is an error before training. Against discrete labels, the labels are
+one-hot encoded and used as y; both sides discrete is an error.
+
+The joint critic's training batches for ``mine``, ``nwj`` and ``smile`` pair each x_i with
+y_{i+1} as the negative (B pairs, cheap); ``infonce`` and the separable critic use all B²
+pairs.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from mi_toolkit._registry import register
+from mi_toolkit._validation import Variable, check_choice, check_positive, check_positive_int
+from mi_toolkit.estimators._device import check_device
+from mi_toolkit.estimators.base import Estimate, Estimator
+
+CRITICS = ("joint", "separable")
+# Each of the three parts of the split needs at least this many samples.
+_MIN_PART = 10
+
+
+def _check_fraction(value: Any, name: str) -> float:
+    number = check_positive(value, name)
+    if number >= 1.0:
+        raise ValueError(f"{name} must lie strictly between 0 and 1; got {value!r}")
+    return number
+
+
+def _check_seed(seed: Any) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError(
+            f"random_state must be None or a non-negative integer such as 0; got {seed!r}"
+        )
+
+
+def _check_critic(critic: Any) -> None:
+    if isinstance(critic, str):
+        check_choice(critic, "critic", CRITICS)
+        return
+    # Duck typing keeps torch out of the import of this module.
+    if not (callable(critic) and hasattr(critic, "parameters") and hasattr(critic, "state_dict")):
+        raise TypeError(
+            f"critic must be 'joint', 'separable' or a torch.nn.Module called as critic(x, y); "
+            f"got {type(critic).__name__}"
+        )
+
+
+@dataclass(frozen=True)
+class NeuralEstimator(Estimator):
+    """Shared parameters and checks of the neural bounds; see the module docstring.
+
+    Parameters
+    ----------
+    critic : {"joint", "separable"} or torch.nn.Module
+        An MLP on [x, y], g(x)ᵀh(y), or a module called as ``critic(x, y)`` returning one
+        score per row.
+    hidden_sizes : tuple of int
+        Widths of the hidden layers of the built-in critics.
+    embedding_dim : int
+        Output width of g and h for the separable critic.
+    batch_size : int
+        Pairs per training batch and per evaluation block (capped at the part's size).
+    max_steps : int
+        Most optimiser steps.
+    learning_rate : float
+        Adam's learning rate.
+    test_fraction : float
+        Share of the samples the reported bound is evaluated on.
+    validation_fraction : float
+        Share of the samples early stopping watches.
+    eval_every : int
+        Steps between evaluations of the validation bound.
+    patience : int
+        Evaluations without improvement before training stops.
+    device : str or None
+        None or "cpu", "cuda", "cuda:<index>", or "auto" (CUDA where present).
+    random_state : int or None
+        Seeds the split, the initial weights and the batches; None draws a fresh seed.
+    progress : bool or None
+        A progress bar on stderr; None shows it on a terminal once training has run 2 s.
+    n_threads : int
+        Torch CPU threads during training (restored afterwards); small critics run
+        fastest on one.
+    """
+
+    min_samples: ClassVar[int] = 3 * _MIN_PART
+    #: The bound trained and reported: "dv", "nwj", "infonce" or "smile".
+    objective: ClassVar[str]
+
+    critic: Any = "joint"
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    embedding_dim: int = 32
+    batch_size: int = 256
+    max_steps: int = 3000
+    learning_rate: float = 5e-3
+    test_fraction: float = 0.3
+    validation_fraction: float = 0.15
+    eval_every: int = 50
+    patience: int = 6
+    device: str | None = None
+    random_state: int | None = 0
+    progress: bool | None = None
+    n_threads: int = 1
+
+    def __post_init__(self) -> None:
+        _check_critic(self.critic)
+        if isinstance(self.hidden_sizes, int) or not hasattr(self.hidden_sizes, "__iter__"):
+            raise TypeError(
+                f"hidden_sizes must be a sequence of positive integers such as (64, 64); "
+                f"got {self.hidden_sizes!r}"
+            )
+        sizes = tuple(check_positive_int(h, "hidden_sizes[i]") for h in self.hidden_sizes)
+        if not sizes:
+            raise ValueError("hidden_sizes must name at least one hidden layer, e.g. (64,)")
+        object.__setattr__(self, "hidden_sizes", sizes)
+        for name in ("embedding_dim", "batch_size", "max_steps", "eval_every", "patience"):
+            object.__setattr__(self, name, check_positive_int(getattr(self, name), name))
+        if self.batch_size < 2:
+            raise ValueError("batch_size must be at least 2: a batch's other pairs are negatives")
+        object.__setattr__(
+            self, "learning_rate", check_positive(self.learning_rate, "learning_rate")
+        )
+        test = _check_fraction(self.test_fraction, "test_fraction")
+        validation = _check_fraction(self.validation_fraction, "validation_fraction")
+        if test + validation >= 1.0:
+            raise ValueError(
+                f"test_fraction + validation_fraction must leave samples to train on; got "
+                f"{test} + {validation} >= 1"
+            )
+        object.__setattr__(self, "test_fraction", test)
+        object.__setattr__(self, "validation_fraction", validation)
+        check_device(self.device)
+        if self.random_state is not None:
+            _check_seed(self.random_state)
+        if self.progress is not None and not isinstance(self.progress, bool):
+            raise TypeError(f"progress must be True, False or None; got {self.progress!r}")
+        object.__setattr__(self, "n_threads", check_positive_int(self.n_threads, "n_threads"))
+
+    def split_sizes(self, n_samples: int) -> tuple[int, int, int]:
+        """Sizes of the training, validation and test parts for ``n_samples`` samples."""
+        n_test = round(self.test_fraction * n_samples)
+        n_validation = round(self.validation_fraction * n_samples)
+        n_train = n_samples - n_test - n_validation
+        if min(n_train, n_validation, n_test) < _MIN_PART:
+            raise ValueError(
+                f"method {self.name!r} splits the samples into training, validation and test "
+                f"parts of {n_train}, {n_validation} and {n_test} at test_fraction="
+                f"{self.test_fraction} and validation_fraction={self.validation_fraction}, "
+                f"but each needs at least {_MIN_PART}; pass more samples or other fractions"
+            )
+        return n_train, n_validation, n_test
+
+    def bound_parameter(self) -> float | None:
+        """The objective's own parameter (τ for SMILE), None for the others."""
+        return None
+
+    def mi_continuous(self, x: Variable, y: Variable) -> Estimate:
+        from mi_toolkit.estimators._neural_training import estimate_bound
+
+        return estimate_bound(self, x.values, y.values)
+
+    def mi_against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
+        from mi_toolkit.estimators._neural_training import estimate_bound
+
+        return estimate_bound(self, continuous.values, _one_hot(labels))
+
+
+def _one_hot(labels: Variable) -> Any:
+    import numpy as np
+
+    codes, n_groups = labels.groups()
+    return np.eye(n_groups)[codes]
+
+
+@register
+@dataclass(frozen=True)
+class MINEEstimator(NeuralEstimator):
+    """MINE: the Donsker–Varadhan bound with a moving-average gradient; see the module."""
+
+    name = "mine"
+    objective = "dv"
+
+
+@register
+@dataclass(frozen=True)
+class NWJEstimator(NeuralEstimator):
+    """The Nguyen–Wainwright–Jordan bound; see the module."""
+
+    name = "nwj"
+    objective = "nwj"
+
+
+@register
+@dataclass(frozen=True)
+class InfoNCEEstimator(NeuralEstimator):
+    """InfoNCE with the batch as negatives, at most log(batch_size); see the module."""
+
+    name = "infonce"
+    objective = "infonce"
+
+    # All B² pairs of a batch are InfoNCE's negatives: one matrix product for this critic,
+    # B² network evaluations for the joint one (30 times slower at B = 256).
+    critic: Any = "separable"
+
+
+@register
+@dataclass(frozen=True)
+class SMILEEstimator(NeuralEstimator):
+    """SMILE: DV with e^f clipped to [e^−clip, e^clip] (Song & Ermon 2020); see the module.
+
+    Parameters
+    ----------
+    clip : float
+        τ, the clipping threshold of the critic in the partition term.
+    """
+
+    name = "smile"
+    objective = "smile"
+
+    clip: float = 5.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        object.__setattr__(self, "clip", check_positive(self.clip, "clip"))
+
+    def bound_parameter(self) -> float | None:
+        return self.clip
+
+
+#: log(B) − this many nats is where InfoNCE counts as at its ceiling (module docstring).
+INFONCE_CEILING_MARGIN = 1.0
+__all__ = [
+    "INFONCE_CEILING_MARGIN",
+    "InfoNCEEstimator",
+    "MINEEstimator",
+    "NWJEstimator",
+    "NeuralEstimator",
+    "SMILEEstimator",
+]

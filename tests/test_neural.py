@@ -1,0 +1,149 @@
+"""Neural bounds ("mine", "nwj", "infonce", "smile"): accuracy, held-out value, failures."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from _cases import Z, gaussian_pairs, rho_for
+
+from mi_toolkit import MIToolkitWarning, estimate_mi
+from mi_toolkit.estimators import MINE
+
+# A short training (max_steps below) may leave the critic short of the optimum: each bound
+# is then below the MI by its gap. Measured on these data the gap is under 0.05 nats; the
+# tests allow 0.1 nats below, the issue's accuracy goal, and nothing above beyond noise.
+SHORT = {"max_steps": 600}
+GAP = 0.1
+
+
+def _quiet(*args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MIToolkitWarning)
+        return estimate_mi(*args, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("method", "critic"),
+    [
+        ("mine", "joint"),
+        ("nwj", "joint"),
+        ("nwj", "separable"),
+        ("infonce", "separable"),
+        ("smile", "joint"),
+    ],
+)
+def test_each_bound_on_a_gaussian_within_its_error_and_gap(method, critic):
+    x, y, truth = gaussian_pairs(1, 3000, seed=4, rho=rho_for(1.0, 1))
+    result = estimate_mi(x, y, method, critic=critic, random_state=1, **SHORT)
+    assert -GAP - Z * result.standard_error < result.value - truth < Z * result.standard_error
+    assert result.details["failed"] is False
+    assert not result.warnings
+    curve = result.details["curve"]
+    assert curve["step"][0] == 0 and curve["validation"][0] == 0.0  # constant critic
+    assert len(curve["train"]) == len(curve["validation"]) == len(curve["step"])
+
+
+def test_against_labels_one_hot():
+    generator = np.random.default_rng(8)
+    labels = generator.integers(0, 2, 3000)
+    t = generator.standard_normal(3000) + 4.0 * labels  # nearly apart: I a little under log 2
+    result = estimate_mi(t, labels, "nwj", random_state=2, **SHORT)
+    # I(T; Y) = Σ_c ½ ∫ p_c log(p_c / p̄), by quadrature.
+    grid = np.linspace(-8, 12, 20001)
+    p0 = np.exp(-0.5 * grid**2) / math.sqrt(2 * math.pi)
+    p1 = np.exp(-0.5 * (grid - 4) ** 2) / math.sqrt(2 * math.pi)
+    mix = 0.5 * (p0 + p1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        integrand = 0.5 * (
+            np.nan_to_num(p0 * np.log(p0 / mix)) + np.nan_to_num(p1 * np.log(p1 / mix))
+        )
+    truth = float(integrand.sum() * (grid[1] - grid[0]))
+    assert -GAP - Z * result.standard_error < result.value - truth < Z * result.standard_error
+
+
+def test_independence_gives_a_held_out_value_near_zero():
+    x, y, _ = gaussian_pairs(1, 2000, seed=5, rho=0.0)
+    result = estimate_mi(x, y, "mine", random_state=3)
+    # The training bound climbs by overfitting; the held-out test value must not.
+    assert abs(result.value) <= Z * result.standard_error + 0.01
+    assert result.details["failed"] is False
+
+
+@pytest.mark.parametrize("method", ["mine", "nwj", "infonce", "smile"])
+def test_absurd_learning_rate_is_a_failure_not_a_number(method):
+    x, y, _ = gaussian_pairs(1, 1000, seed=6, rho=rho_for(1.0, 1))
+    with pytest.warns(MIToolkitWarning):
+        result = estimate_mi(x, y, method, learning_rate=1e6, random_state=1, max_steps=300)
+    assert result.details["failed"] is True
+    assert set(result.warning_kinds) & {"diverged", "collapsed", "negative_bound"}
+
+
+class ConcatCritic(torch.nn.Module):
+    """A user critic: an MLP on [x, y] returning (m, 1)."""
+
+    def __init__(self, width: int = 32, outputs: int = 1) -> None:
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(2, width), torch.nn.ReLU(), torch.nn.Linear(width, outputs)
+        )
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat((x, y), dim=1))
+
+
+def test_user_critic_is_trained_on_a_copy():
+    torch.manual_seed(0)
+    critic = ConcatCritic()
+    before = [p.detach().clone() for p in critic.parameters()]
+    x, y, truth = gaussian_pairs(1, 3000, seed=7, rho=rho_for(1.0, 1))
+    result = estimate_mi(x, y, "smile", critic=critic, random_state=1, **SHORT)
+    assert -GAP - Z * result.standard_error < result.value - truth < Z * result.standard_error
+    assert result.details["critic"] == "user"
+    assert all(torch.equal(a, b) for a, b in zip(before, critic.parameters(), strict=True))
+
+
+def test_wrong_critic_output_shape_fails_before_training():
+    x, y, _ = gaussian_pairs(1, 500, seed=7)
+    with pytest.raises(ValueError, match=r"one score per row.*shape \(3,\) or \(3, 1\)"):
+        estimate_mi(x, y, "nwj", critic=ConcatCritic(outputs=2))
+    with pytest.raises(TypeError, match="critic must be"):
+        estimate_mi(x, y, "nwj", critic=lambda a, b: a)
+
+
+def test_same_seed_same_number_other_seed_other_number():
+    x, y, _ = gaussian_pairs(1, 1000, seed=9)
+    first, again, other = (
+        estimate_mi(x, y, MINE(random_state=seed, max_steps=200)).value for seed in (4, 4, 5)
+    )
+    assert first == again
+    assert first != other
+
+
+def test_infonce_at_its_batch_ceiling_is_saturated():
+    x, y, truth = gaussian_pairs(1, 2000, seed=10, rho=rho_for(5.0, 1))
+    batch = 16
+    assert truth > math.log(batch)
+    result = _quiet(x, y, "infonce", batch_size=batch, random_state=1, **SHORT)
+    assert "batch_ceiling" in result.warning_kinds
+    assert result.saturated and result.details["failed"] is True
+    assert result.value <= math.log(batch)
+
+
+def test_bad_input_is_refused_with_the_argument_named():
+    x, y, _ = gaussian_pairs(1, 40, seed=1)
+    with pytest.raises(ValueError, match="each needs at least 10"):
+        estimate_mi(x, y, "nwj")
+    with pytest.raises(ValueError, match="hidden_sizes"):
+        estimate_mi(x, y, "mine", hidden_sizes=(0,))
+    with pytest.raises(ValueError, match="critic must be one of"):
+        estimate_mi(x, y, "mine", critic="conv")
+    with pytest.raises(ValueError, match="test_fraction"):
+        estimate_mi(x, y, "mine", test_fraction=1.5)
+    with pytest.raises(TypeError, match="random_state"):
+        estimate_mi(x, y, "mine", random_state="1")
+    with pytest.raises(ValueError, match="device"):
+        estimate_mi(x, y, "mine", device="tpu")
