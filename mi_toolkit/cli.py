@@ -1,7 +1,7 @@
 """The ``mi-toolkit`` command line.
 
 The first word picks a subcommand; only that subcommand's module is imported, and it
-parses the rest. So ``mi-toolkit demo`` does not pay for torch, and the core never
+parses the rest. So ``mi-toolkit plane`` does not pay for torch or nets, and the core never
 imports ``synthetic`` or ``nets``: this module is the application layer above all three.
 
 An ordinary user error (a bad argument, a missing or damaged file, a folder that cannot
