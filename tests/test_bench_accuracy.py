@@ -306,7 +306,7 @@ def test_dask_missing_is_a_clear_error(tmp_path, monkeypatch, no_estimates):
     [
         (["--suite", "beyond-normall"], "unknown suite 'beyond-normall'; valid suites: quick"),
         (["--tasks", "gaussian-1d"], "--tasks: no task in the registry matches 'gaussian-1d'"),
-        (["--methods", "ksg,mine"], "--methods mine: unknown method 'mine'; valid methods"),
+        (["--methods", "ksg,copula"], "--methods copula: unknown method 'copula'; valid methods"),
         (["--methods", "ksg:kk=3"], "unknown parameter(s) 'kk' for method 'ksg'"),
         (["--methods", "ksg:k=0"], "--methods ksg:k=0: k must be a positive integer"),
         (["--methods", "ksg,ksg:k=3"], "ksg and ksg:k=3 are the same estimator"),
