@@ -187,6 +187,26 @@ def test_the_factor_rule_at_its_boundaries():
     assert is_solved(0.01, 0.0) is None  # no ratio for truth 0: not scored
 
 
+def test_neural_runs_below_zero_or_a_tenth_of_the_best_seed_failed():
+    # Beyond Normal's convergence rule for trained estimators; other methods keep theirs.
+    rows = [
+        _row("a", 1.0, 1.0, method="mine:batch_size=128", seed=0),
+        _row("a", 1.0, 0.8, method="mine:batch_size=128", seed=1),
+        _row("a", 1.0, 0.09, method="mine:batch_size=128", seed=2),  # < 10% of 1.0
+        _row("a", 1.0, -0.2, method="mine:batch_size=128", seed=3),  # below 0
+        _row("a", 1.0, 0.1, method="mine:batch_size=128", seed=4),  # exactly 10%: kept
+        _row("a", 1.0, 0.09, method="ksg", seed=0),
+        _row("a", 1.0, -0.2, method="ksg", seed=1),
+    ]
+    scores = {s.method: s for s in score_tasks(rows)}
+    neural = scores["mine:batch_size=128"]
+    assert (neural.runs, neural.failed_runs) == (5, 2)
+    assert neural.mean == pytest.approx((1.0 + 0.8 + 0.1) / 3)
+    assert any("10% of the best seed" in e for e in neural.errors)
+    assert any("below 0" in e for e in neural.errors)
+    assert scores["ksg"].failed_runs == 0
+
+
 def test_scores_count_failures_and_leave_them_out_of_the_mean():
     rows = [
         # solved at the boundary: mean (1.0 + 2.0) / 2 = 1.5; the failed runs are left out

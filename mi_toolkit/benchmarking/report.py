@@ -3,8 +3,10 @@
 The rules, applied per (task, method, n) to the runs over seeds:
 
 - A run *failed* when it recorded an error (the method refused the data or broke, or a
-  neural estimator said its own training failed) or its estimate is not finite. Failed
-  runs are counted and shown, never dropped, and left out of the mean.
+  neural estimator said its own training failed) or its estimate is not finite. For a
+  neural method (:data:`NEURAL_METHODS`) a run also failed when its estimate is below 0
+  or below 10% of the best seed's (Beyond Normal's convergence rule: such a run did not
+  train). Failed runs are counted and shown, never dropped, and left out of the mean.
 - The *mean* is the plain mean of the other runs' estimates; negative estimates stay
   as they are (clipping them at 0 would bias the mean up).
 - *Solved*, Beyond Normal's criterion (Czyż et al. 2023): the mean is within a factor
@@ -34,6 +36,10 @@ import numpy as np
 SOLVED_FACTOR = 1.5
 #: The absolute tolerance of the second score, in nats.
 ABSOLUTE_TOLERANCE = 0.1
+#: Methods whose runs are trained, judged also against the best seed.
+NEURAL_METHODS = frozenset({"mine", "nwj", "infonce", "smile"})
+#: A neural run below this share of the best seed's estimate did not train.
+NEURAL_CONVERGED_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,24 @@ def run_failed(row: dict[str, Any]) -> bool:
         return True
 
 
+def _failures(method: str, runs: Sequence[dict[str, Any]]) -> list[str]:
+    """Why each run of one (task, method, n) failed, or "" for a run that did not."""
+    reasons = [(r.get("error") or "non-finite estimate") if run_failed(r) else "" for r in runs]
+    if method.split(":", 1)[0] not in NEURAL_METHODS:
+        return reasons
+    values = [float(r["estimate"]) for r, why in zip(runs, reasons, strict=True) if not why]
+    best = max(values, default=math.nan)
+    for index, (row, why) in enumerate(zip(runs, reasons, strict=True)):
+        if why:
+            continue
+        value = float(row["estimate"])
+        if value < 0:
+            reasons[index] = "estimate below 0 (the training did not converge)"
+        elif value < NEURAL_CONVERGED_SHARE * best:
+            reasons[index] = "estimate below 10% of the best seed's (did not converge)"
+    return reasons
+
+
 def read_results(path: str | os.PathLike) -> list[dict[str, str]]:
     """The rows of a ``results.csv`` written by :func:`~.accuracy.run_accuracy`."""
     with open(path, encoding="utf-8", newline="") as stream:
@@ -179,13 +203,14 @@ def score_tasks(rows: Sequence[dict[str, Any]]) -> list[TaskScore]:
         groups.setdefault((row["task"], row["method"], int(row["n"])), []).append(row)
     scores = []
     for (task, method, n), runs in groups.items():
-        good = np.array([float(r["estimate"]) for r in runs if not run_failed(r)])
+        reasons = _failures(method, runs)
+        good = np.array(
+            [float(r["estimate"]) for r, why in zip(runs, reasons, strict=True) if not why]
+        )
         mean = float(good.mean()) if good.size else math.nan
         std = float(good.std(ddof=1)) if good.size > 1 else math.nan
         truth = float(runs[0]["true_mi"])
-        errors = tuple(
-            dict.fromkeys(r["error"] or "non-finite estimate" for r in runs if run_failed(r))
-        )
+        errors = tuple(dict.fromkeys(why for why in reasons if why))
         scores.append(
             TaskScore(
                 task=task,
