@@ -557,7 +557,9 @@ def _estimate_cell(
     row["warnings"] = ";".join(sorted(set(result.warning_kinds)))
     failed = result.details.get("failed")
     if failed:  # an estimator (a neural one) that says its own run did not converge
-        row["error"] = f"failed: {failed}"
+        # The warnings say why (diverged, collapsed, ...); a bare flag would not.
+        reason = failed if isinstance(failed, str) else row["warnings"] or "no reason given"
+        row["error"] = f"failed: {reason}"
     return row
 
 
