@@ -61,6 +61,8 @@ WARNING_KINDS: Mapping[str, str] = {
     "constant_columns": "constant columns carry no information and were dropped",
     "diverged": "a neural critic's training produced a non-finite loss or bound",
     "collapsed": "a neural critic's validation bound fell far below its best during training",
+    "overfitted": "a neural critic overfitted after its best step; the restored best weights "
+    "hold their value on held-out data, so the estimate stands",
     "negative_bound": "a held-out variational bound is below zero beyond its error",
     "batch_ceiling": "InfoNCE sits near its log(batch size) ceiling, so the MI may be larger",
 }

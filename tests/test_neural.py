@@ -147,3 +147,27 @@ def test_bad_input_is_refused_with_the_argument_named():
         estimate_mi(x, y, "mine", random_state="1")
     with pytest.raises(ValueError, match="device"):
         estimate_mi(x, y, "mine", device="tpu")
+
+
+@pytest.mark.parametrize(
+    ("collapsed_at", "best_step", "test_value", "failed", "kind"),
+    [
+        # Overfitting after the best step, the restored weights holding their value on the
+        # test part (0.75 against a best of 0.80): the estimate stands, with a note.
+        (400, 200, 0.75, False, "overfitted"),
+        # The same fall, but the restored weights do not hold up on the test part.
+        (400, 200, -0.5, True, "collapsed"),
+        # A collapse before the best: unstable training, whatever the end value.
+        (100, 200, 0.75, True, "collapsed"),
+    ],
+)
+def test_a_collapse_fails_the_run_unless_early_stopping_undid_it(
+    collapsed_at, best_step, test_value, failed, kind
+):
+    from mi_toolkit.estimators import _neural_training as training
+
+    run = training._Run(best_value=0.8, best_step=best_step, collapsed_at=collapsed_at)
+    warnings_found, _ = training._failure_warnings(MINE(), run, test_value, 0.03, 64)
+    kinds = {w.kind for w in warnings_found}
+    assert kind in kinds
+    assert bool(kinds & training.FAILURE_KINDS) is failed

@@ -402,6 +402,18 @@ def _train(
 # -- the estimate -------------------------------------------------------------------------
 
 
+#: Warning kinds that make a run a failure (``details["failed"]``); "overfitted" does not.
+FAILURE_KINDS = frozenset({"diverged", "collapsed", "negative_bound", "batch_ceiling"})
+
+
+def _collapse_after_a_kept_best(run: _Run, value: float, error: float) -> bool:
+    """Whether the validation collapse came after the best step and the restored best
+    weights hold their value on the test part: overfitting that early stopping undid."""
+    after_best = run.collapsed_at is not None and run.collapsed_at > run.best_step
+    margin = max(_COLLAPSE_NATS, _COLLAPSE_ERRORS * (error if math.isfinite(error) else 0.0))
+    return after_best and value > 0 and value >= run.best_value - margin
+
+
 def _failure_warnings(
     estimator: NeuralEstimator, run: _Run, value: float, error: float, test_block: int
 ) -> tuple[tuple[EstimateWarning, ...], bool]:
@@ -417,7 +429,20 @@ def _failure_warnings(
                 f"learning_rate (now {estimator.learning_rate:g}).",
             )
         )
-    if run.collapsed_at is not None:
+    overfitted = run.collapsed_at is not None and _collapse_after_a_kept_best(run, value, error)
+    if overfitted:
+        found.append(
+            EstimateWarning(
+                "overfitted",
+                f"The validation bound of {estimator.name!r} fell below zero at step "
+                f"{run.collapsed_at}, after its best ({run.best_value:.4g} nats at step "
+                f"{run.best_step}): the critic overfitted the training part. The best weights "
+                f"were restored and their held-out value ({value:.4g} nats) agrees with that "
+                "best, so the estimate stands; fewer steps, a smaller critic or more samples "
+                "would use the data better.",
+            )
+        )
+    elif run.collapsed_at is not None:
         found.append(
             EstimateWarning(
                 "collapsed",
@@ -516,7 +541,7 @@ def estimate_bound(estimator: NeuralEstimator, x: np.ndarray, y: np.ndarray) -> 
         value, error = 0.0, math.nan
     warnings, saturated = _failure_warnings(estimator, run, value, error, test_block)
     details = {
-        "failed": bool(warnings),
+        "failed": any(w.kind in FAILURE_KINDS for w in warnings),
         "curve": {"step": run.steps, "train": run.train, "validation": run.validation},
         "best_step": run.best_step,
         "steps": run.last_step,
