@@ -171,3 +171,21 @@ def test_a_collapse_fails_the_run_unless_early_stopping_undid_it(
     kinds = {w.kind for w in warnings_found}
     assert kind in kinds
     assert bool(kinds & training.FAILURE_KINDS) is failed
+
+
+def test_the_training_curve_is_plotted_on_request(tmp_path):
+    pytest.importorskip("matplotlib")
+    from mi_toolkit.plots import plot_training_curve
+
+    x, y, _ = gaussian_pairs(1, 600, seed=9, rho=rho_for(0.5, 1))
+    result = estimate_mi(x, y, "nwj", units="bits", max_steps=100, random_state=2)
+    figure = plot_training_curve(result, tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").stat().st_size > 0
+    (axes,) = figure.axes
+    validation = axes.lines[1].get_ydata()
+    # Drawn in the result's units: the recorded curve (nats) divided by ln 2.
+    np.testing.assert_allclose(
+        validation, np.array(result.details["curve"]["validation"]) / math.log(2), rtol=1e-12
+    )
+    with pytest.raises(ValueError, match="no training curve"):
+        plot_training_curve(estimate_mi(x, y, "gaussian"))
