@@ -27,6 +27,9 @@ class Variable:
     name: str
     values: np.ndarray
     discrete: bool
+    #: The shape of one sample when it was given as more than a row (an image (h, w) or
+    #: (c, h, w)); ``values`` holds it flattened. None for ordinary rows.
+    sample_shape: tuple[int, ...] | None = None
     _groups: tuple[np.ndarray, int] | None = field(default=None, repr=False)
 
     @property
@@ -45,7 +48,8 @@ class Variable:
 
     def subset(self, rows: np.ndarray) -> Variable:
         """The same variable on some samples (a resample or a shuffle), not validated again."""
-        return Variable(self.name, np.ascontiguousarray(self.values[rows]), self.discrete)
+        values = np.ascontiguousarray(self.values[rows])
+        return Variable(self.name, values, self.discrete, self.sample_shape)
 
 
 def _tensor_to_numpy(tensor: Any, name: str) -> np.ndarray:
@@ -97,11 +101,15 @@ def _check_dtype(array: np.ndarray, name: str) -> np.ndarray:
     return array
 
 
-def _check_shape(array: np.ndarray, name: str) -> np.ndarray:
+def _check_shape(array: np.ndarray, name: str, keep_sample_shape: bool = False) -> np.ndarray:
     if array.ndim == 0:
         raise ValueError(f"{name} is a scalar; pass an array of samples, shape (n_samples,)")
     if array.ndim == 1:
         array = array.reshape(-1, 1)
+    elif array.ndim > 2 and keep_sample_shape:
+        if 0 in array.shape:
+            raise ValueError(f"{name} has shape {array.shape}; every sample needs values")
+        array = array.reshape(array.shape[0], -1)
     elif array.ndim > 2:
         raise ValueError(
             f"{name} has {array.ndim} dimensions {array.shape}; pass (n_samples, n_features), "
@@ -126,15 +134,22 @@ def _check_finite(values: np.ndarray, name: str) -> None:
         )
 
 
-def as_variable(data: Any, name: str, discrete: bool | None = None) -> Variable:
+def as_variable(
+    data: Any, name: str, discrete: bool | None = None, keep_sample_shape: bool = False
+) -> Variable:
     """Validate one argument and decide whether it is discrete.
 
     Integer, boolean and string data are discrete unless ``discrete=False``; floats are
-    continuous unless ``discrete=True``.
+    continuous unless ``discrete=True``. With ``keep_sample_shape`` (methods that can use
+    it, such as a neural estimator with a convolutional critic), samples of more than one
+    axis, e.g. images (n, h, w), are kept flattened with their shape in ``sample_shape``;
+    otherwise more than 2 axes are an error.
     """
     if discrete is not None and not isinstance(discrete, (bool, np.bool_)):
         raise TypeError(f"discrete_{name} must be True, False or None; got {discrete!r}")
-    array = _check_shape(_check_dtype(_to_numpy(data, name), name), name)
+    raw = _check_dtype(_to_numpy(data, name), name)
+    sample_shape = tuple(raw.shape[1:]) if keep_sample_shape and raw.ndim > 2 else None
+    array = _check_shape(raw, name, keep_sample_shape)
     integer_like = array.dtype.kind in "biu"
     if array.dtype.kind in "iu" and array.size:
         peak = max(abs(int(array.min())), abs(int(array.max())))
@@ -146,7 +161,7 @@ def as_variable(data: Any, name: str, discrete: bool | None = None) -> Variable:
     values = np.ascontiguousarray(array, dtype=np.float64)
     _check_finite(values, name)
     is_discrete = integer_like if discrete is None else bool(discrete)
-    return Variable(name=name, values=values, discrete=is_discrete)
+    return Variable(name=name, values=values, discrete=is_discrete, sample_shape=sample_shape)
 
 
 def check_same_length(x: Variable, y: Variable) -> None:

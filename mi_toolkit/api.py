@@ -74,6 +74,7 @@ def prepare_pair(
     y: Any,
     discrete_x: bool | None = None,
     discrete_y: bool | None = None,
+    keep_sample_shape: bool = False,
 ) -> tuple[Variable, Variable]:
     """Validate both arguments of an MI estimate once (see :func:`estimate_mi`).
 
@@ -94,8 +95,8 @@ def prepare_pair(
     x, y : Variable
         The validated variables.
     """
-    x_var = as_variable(x, "x", discrete_x)
-    y_var = as_variable(y, "y", discrete_y)
+    x_var = as_variable(x, "x", discrete_x, keep_sample_shape)
+    y_var = as_variable(y, "y", discrete_y, keep_sample_shape)
     check_same_length(x_var, y_var)
     return x_var, y_var
 
@@ -312,7 +313,7 @@ def estimate_mi(
     """
     unit_scale(units)  # fail on bad units before any work
     estimator = build_estimator(method, **params)
-    x_var, y_var = prepare_pair(x, y, discrete_x, discrete_y)
+    x_var, y_var = prepare_pair(x, y, discrete_x, discrete_y, estimator.accepts_sample_shape)
     return mi_of_variables(estimator, x_var, y_var, units)
 
 

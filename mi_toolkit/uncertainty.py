@@ -217,7 +217,7 @@ def bootstrap_ci(
     level = _check_confidence(confidence)
     check_choice(scheme, "scheme", SCHEMES)
     estimator = build_estimator(method, **params)
-    x_var, y_var = prepare_pair(x, y, discrete_x, discrete_y)
+    x_var, y_var = prepare_pair(x, y, discrete_x, discrete_y, estimator.accepts_sample_shape)
     estimate = mi_of_variables(estimator, x_var, y_var, units)
     if scheme == "auto":
         scheme = "resample" if estimator.repeated_rows_ok else "subsample"
@@ -300,7 +300,7 @@ def permutation_test(
     """
     n_permutations = check_positive_int(n_permutations, "n_permutations", " (e.g. 200)")
     estimator = build_estimator(method, **params)
-    x_var, y_var = prepare_pair(x, y, discrete_x, discrete_y)
+    x_var, y_var = prepare_pair(x, y, discrete_x, discrete_y, estimator.accepts_sample_shape)
     estimate = mi_of_variables(estimator, x_var, y_var, units)
     n = x_var.n_samples
     rng = np.random.default_rng(seed)

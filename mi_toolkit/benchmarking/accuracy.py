@@ -545,7 +545,8 @@ def _estimate_cell(
     }
     start = time.perf_counter()
     try:
-        x_var, y_var = prepare_pair(x, y, discrete_x, discrete_y)
+        shaped = estimator.accepts_sample_shape
+        x_var, y_var = prepare_pair(x, y, discrete_x, discrete_y, shaped)
         result = mi_of_variables(estimator, x_var, y_var, emit_warnings=False)
     except Exception as error:  # the method refused or broke: a failed run, shown in the table
         row["seconds"] = time.perf_counter() - start
@@ -571,7 +572,8 @@ def _warm_up(label: str, estimator: Estimator, x, y, discrete_x, discrete_y) -> 
     _WARMED.add(key)
     rows = min(_WARM_UP_ROWS, len(x))
     with contextlib.suppress(Exception):  # the real call reports any error
-        x_var, y_var = prepare_pair(x[:rows], y[:rows], discrete_x, discrete_y)
+        shaped = estimator.accepts_sample_shape
+        x_var, y_var = prepare_pair(x[:rows], y[:rows], discrete_x, discrete_y, shaped)
         mi_of_variables(estimator, x_var, y_var, emit_warnings=False)
 
 

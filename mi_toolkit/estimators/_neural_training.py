@@ -93,32 +93,52 @@ class SeparableCritic(nn.Module):
 
 
 class UserCritic(nn.Module):
-    """A user's module called as ``critic(x, y)`` with one score per row."""
+    """A user's module called as ``critic(x, y)`` with one score per row.
 
-    def __init__(self, critic: nn.Module) -> None:
+    Samples given with a shape of their own (images (h, w) or (c, h, w)) reach the module
+    in that shape, (m, h, w) or (m, c, h, w); ordinary rows as (m, d).
+    """
+
+    def __init__(
+        self,
+        critic: nn.Module,
+        shapes: tuple[tuple[int, ...] | None, tuple[int, ...] | None] = (None, None),
+    ) -> None:
         super().__init__()
         self.critic = critic
+        self.shapes = shapes
+
+    def shaped(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x and y in the shape the user gave their samples."""
+        x_shape, y_shape = self.shapes
+        if x_shape is not None:
+            x = x.reshape(x.shape[0], *x_shape)
+        if y_shape is not None:
+            y = y.reshape(y.shape[0], *y_shape)
+        return x, y
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return self.critic(x, y).reshape(-1)
+        return self.critic(*self.shaped(x, y)).reshape(-1)
 
     def all_pairs(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         m = x.shape[0]
         return self.forward(x.repeat_interleave(m, dim=0), y.repeat(m, 1)).reshape(m, m)
 
 
-def _check_user_critic(critic: nn.Module, x: torch.Tensor, y: torch.Tensor) -> None:
+def _check_user_critic(wrapper: UserCritic, x: torch.Tensor, y: torch.Tensor) -> None:
     """Refuse, before training, a critic that does not return one finite score per row."""
+    critic = wrapper.critic
     probe = min(3, x.shape[0])
+    x, y = wrapper.shaped(x[:probe], y[:probe])
     try:
         with torch.no_grad():
-            scores = critic(x[:probe], y[:probe])
+            scores = critic(x, y)
     except Exception as err:
         raise ValueError(
             f"the critic failed when called as critic(x, y) with x of shape "
-            f"{tuple(x[:probe].shape)} and y of shape {tuple(y[:probe].shape)} (float32): "
-            f"{err}; it must take the flattened, standardised samples and return one score "
-            "per row"
+            f"{tuple(x.shape)} and y of shape {tuple(y.shape)} (float32): {err}; it must "
+            "take standardised samples in the shape they were given (rows flattened only "
+            "when given as rows) and return one score per row"
         ) from err
     shape = tuple(getattr(scores, "shape", ()))
     if not isinstance(scores, torch.Tensor) or shape not in ((probe,), (probe, 1)):
@@ -131,12 +151,14 @@ def _check_user_critic(critic: nn.Module, x: torch.Tensor, y: torch.Tensor) -> N
         raise ValueError("the critic returned non-float or non-finite scores before training")
 
 
-def _build_critic(estimator: NeuralEstimator, dx: int, dy: int) -> nn.Module:
+def _build_critic(
+    estimator: NeuralEstimator, dx: int, dy: int, shapes: tuple[Any, Any] = (None, None)
+) -> nn.Module:
     if estimator.critic == "joint":
         return JointCritic(dx, dy, estimator.hidden_sizes)
     if estimator.critic == "separable":
         return SeparableCritic(dx, dy, estimator.hidden_sizes, estimator.embedding_dim)
-    return UserCritic(copy.deepcopy(estimator.critic))
+    return UserCritic(copy.deepcopy(estimator.critic), shapes)
 
 
 # -- the bounds on a batch (training) -------------------------------------------------------
@@ -496,8 +518,17 @@ def _device(estimator: NeuralEstimator) -> torch.device:
     return torch.device("cpu" if resolved is None else resolved)
 
 
-def estimate_bound(estimator: NeuralEstimator, x: np.ndarray, y: np.ndarray) -> Estimate:
-    """Train the estimator's critic on (x, y) and return its held-out bound in nats."""
+def estimate_bound(
+    estimator: NeuralEstimator,
+    x: np.ndarray,
+    y: np.ndarray,
+    shapes: tuple[tuple[int, ...] | None, tuple[int, ...] | None] = (None, None),
+) -> Estimate:
+    """Train the estimator's critic on (x, y) and return its held-out bound in nats.
+
+    ``x`` and ``y`` are rows; ``shapes`` gives the shape of one sample of each where it
+    was given as more than a row (images), for a user's critic.
+    """
     started = time.perf_counter()
     n_train, n_validation, n_test = estimator.split_sizes(x.shape[0])
     seed = (
@@ -523,9 +554,9 @@ def estimate_bound(estimator: NeuralEstimator, x: np.ndarray, y: np.ndarray) -> 
     with _torch_threads(estimator.n_threads), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
-        critic = _build_critic(estimator, x.shape[1], y.shape[1]).to(device)
+        critic = _build_critic(estimator, x.shape[1], y.shape[1], shapes).to(device)
         if isinstance(critic, UserCritic):
-            _check_user_critic(critic.critic, *parts["train"])
+            _check_user_critic(critic, *parts["train"])
         run = _train(estimator, critic, parts, batch, generator)
         value, error = held_out_bound(
             critic, *parts["test"], estimator.objective, test_block, estimator.bound_parameter()

@@ -132,6 +132,9 @@ class Estimator:
     min_samples: ClassVar[int] = 2
     #: Whether repeated rows are valid input (bootstrap resampling creates them).
     repeated_rows_ok: ClassVar[bool] = True
+    #: Whether samples of more than one axis (images) are accepted, kept flattened with
+    #: their shape in ``Variable.sample_shape``.
+    accepts_sample_shape: ClassVar[bool] = False
 
     def params(self) -> dict[str, Any]:
         """Every parameter of this estimator with the value it will use."""

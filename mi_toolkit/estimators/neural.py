@@ -189,6 +189,9 @@ class NeuralEstimator(Estimator):
     """
 
     min_samples: ClassVar[int] = 3 * _MIN_PART
+    # Images (n, h, w) or (n, c, h, w) reach a user's critic in their shape; the built-in
+    # critics see them flattened.
+    accepts_sample_shape: ClassVar[bool] = True
     #: The bound trained and reported: "dv", "nwj", "infonce" or "smile".
     objective: ClassVar[str]
 
@@ -262,12 +265,14 @@ class NeuralEstimator(Estimator):
     def mi_continuous(self, x: Variable, y: Variable) -> Estimate:
         from mi_toolkit.estimators._neural_training import estimate_bound
 
-        return estimate_bound(self, x.values, y.values)
+        shapes = (x.sample_shape, y.sample_shape)
+        return estimate_bound(self, x.values, y.values, shapes)
 
     def mi_against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
         from mi_toolkit.estimators._neural_training import estimate_bound
 
-        return estimate_bound(self, continuous.values, _one_hot(labels))
+        shapes = (continuous.sample_shape, None)
+        return estimate_bound(self, continuous.values, _one_hot(labels), shapes)
 
 
 def _one_hot(labels: Variable) -> Any:
