@@ -8,7 +8,6 @@ estimates. Estimate warnings are reported once each at the end, on stderr.
 from __future__ import annotations
 
 import argparse
-import ast
 import math
 import os
 import sys
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from mi_toolkit._parameters import parse_parameter
 from mi_toolkit._progress import announce_compilation
 from mi_toolkit.api import build_estimator, list_methods
 from mi_toolkit.plane import InformationPlane, information_plane
@@ -26,38 +26,6 @@ from mi_toolkit.result import MIToolkitWarning
 
 # Shown with the undefined entries of the table (NaN with a note in the plane's warnings).
 _MISSING = "—"
-
-
-def _parameter(text: str) -> tuple[str, Any]:
-    """``NAME=VALUE`` with VALUE read as a Python literal.
-
-    ``k=5`` is the int 5, ``noise_variance=1e-3`` the float 0.001, ``value_range=(-2,2)``
-    a tuple; a bare word (``bound=lower``) is a string. A quoted number (``k='5'``) is
-    refused, so that a number always reaches the estimator as a number.
-    """
-    name, sep, value = text.partition("=")
-    name = name.strip()
-    if not sep or not name.isidentifier():
-        raise argparse.ArgumentTypeError(
-            f"expected NAME=VALUE, e.g. noise_variance=1e-3; got {text!r}"
-        )
-    try:
-        parsed = ast.literal_eval(value.strip())
-    except (ValueError, SyntaxError):
-        return name, value.strip()  # a bare word such as bound=lower
-    if isinstance(parsed, str) and _is_number(parsed):
-        raise argparse.ArgumentTypeError(
-            f"{name}={value} is a quoted number; write {name}={parsed.strip()} to pass a number"
-        )
-    return name, parsed
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--param",
-        type=_parameter,
+        type=parse_parameter,
         action="append",
         default=[],
         metavar="NAME=VALUE",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import mi_toolkit.plane as plane_module
-from mi_toolkit._plane_cli import _parameter
+from mi_toolkit._parameters import parse_parameter as _parameter
 from mi_toolkit.cli import main
 from mi_toolkit.dumps import DumpWriter, epoch_filename
 from mi_toolkit.plane import InformationPlane

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from mi_toolkit._plane_cli import _parameter
+from mi_toolkit._parameters import parse_parameter
 from mi_toolkit._progress import progress_reporter
 from mi_toolkit.api import build_estimator, mi_of_variables, prepare_pair
 from mi_toolkit.dumps import atomic_write_bytes
@@ -112,7 +112,7 @@ def _format_value(value: Any) -> str:
     """A parameter value as the parser reads it back: bare words stay bare."""
     if isinstance(value, str):
         with contextlib.suppress(argparse.ArgumentTypeError):
-            if _parameter(f"v={value}") == ("v", value):
+            if parse_parameter(f"v={value}") == ("v", value):
                 return value
     return repr(value)
 
@@ -183,7 +183,7 @@ def parse_methods(text: str) -> list[MethodSpec]:
 
 def _method_parameter(piece: str, text: str) -> tuple[str, Any]:
     try:
-        return _parameter(piece)
+        return parse_parameter(piece)
     except argparse.ArgumentTypeError as error:
         raise ValueError(f"--methods {text!r}: {error}") from None
 
