@@ -118,6 +118,12 @@ class PreparedBlock:
     dropped: np.ndarray
 
 
+def record_dropped(info: dict, name: str, block: PreparedBlock) -> None:
+    """List the constant columns dropped from ``name`` in ``details`` (nothing if none)."""
+    if block.dropped.size:
+        info.setdefault("dropped_constant_columns", {})[name] = block.dropped.tolist()
+
+
 def _power_of_two_exponents(magnitudes: np.ndarray) -> np.ndarray:
     """e with magnitude · 2^-e in [0.5, 1) (0 for a zero magnitude): an exact rescaling."""
     return np.frexp(magnitudes)[1].astype(np.float64)

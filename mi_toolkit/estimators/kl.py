@@ -125,6 +125,7 @@ from mi_toolkit.estimators._knn_common import (
     knn_bias_note,
     prepare_block,
     prepare_pair,
+    record_dropped,
 )
 from mi_toolkit.estimators._knn_error import check_se_method, knn_mean_and_error
 from mi_toolkit.estimators._knn_kernels.brute import knn_fused_euclidean
@@ -373,8 +374,7 @@ class KLEstimator(Estimator):
 
         The checks: no repeated rows and no linearly dependent columns (module docstring).
         """
-        if block.dropped.size:
-            info.setdefault("dropped_constant_columns", {})[variable.name] = block.dropped.tolist()
+        record_dropped(info, variable.name, block)
         if block.values.shape[1]:
             check_distinct_rows(block.values, variable.name, self.name)
             names = _column_names(variable.name, block.kept)

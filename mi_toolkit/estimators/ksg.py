@@ -104,6 +104,7 @@ from mi_toolkit.estimators._knn_common import (
     knn_bias_note,
     prepare_block,
     prepare_pair,
+    record_dropped,
 )
 from mi_toolkit.estimators._knn_error import check_se_method, knn_mean_and_error
 from mi_toolkit.estimators._knn_kernels.dispatch import (
@@ -220,10 +221,7 @@ class KSGEstimator(Estimator):
         info: dict = {}
         blocks = prepare_pair(x.values, y.values, self.transform)
         for variable, block in zip((x, y), blocks, strict=True):
-            if block.dropped.size:
-                info.setdefault("dropped_constant_columns", {})[variable.name] = (
-                    block.dropped.tolist()
-                )
+            record_dropped(info, variable.name, block)
         return (*blocks, info)
 
     def mi_continuous(self, x: Variable, y: Variable) -> Estimate:
@@ -268,8 +266,7 @@ class KSGEstimator(Estimator):
         )
         block = prepare_block(continuous.values, self.transform)
         info: dict = {"classes": len(classes)}
-        if block.dropped.size:
-            info["dropped_constant_columns"] = {continuous.name: block.dropped.tolist()}
+        record_dropped(info, continuous.name, block)
         if not block.values.shape[1]:
             info["constant_variable"] = continuous.name
             return Estimate(value=0.0, standard_error=0.0, details=info)
