@@ -93,6 +93,13 @@ two or more columns keep a smaller share of the lattice bias: on 2+2-D Gaussian 
 terms, so ``"copula"`` is refused there (use ``ksg``, whose marginal counts are exact on
 ranks, or ``gcmi``).
 
+Warnings where the estimate cannot be right: an MI estimate below 0 by more than 3
+standard errors (kind ``"negative_estimate"``; kl gave −3.8 nats on the 50+50-D dense
+Gaussian of the Beyond-Normal suite at N = 5,000), and an entropy in more than 10
+dimensions whose k-th neighbour balls span more than 0.6 of the data's spread, (k/N)^(1/d)
+> 0.6, where the measured bias exceeds a third of a nat (kind ``"knn_entropy_bias"``;
+:func:`high_dimension_entropy_warnings` lists the measurements).
+
 Degenerate input, refused or handled before any search rather than answered wrongly:
 
 - a constant column carries no information: it is dropped from the MI (``details``
@@ -245,6 +252,39 @@ def _whiten(values: np.ndarray, name: str) -> tuple[np.ndarray, float]:
         ) from None
     whitened = np.linalg.solve(factor, centred.T).T
     return np.ascontiguousarray(whitened), float(np.log(np.diag(factor)).sum())
+
+
+# Where a KL entropy warns that its bias dominates (see high_dimension_entropy_warnings).
+_BIAS_MIN_DIM = 11
+_BIAS_RELATIVE_RADIUS = 0.6
+
+
+def high_dimension_entropy_warnings(d: int, n: int, k: int) -> tuple[EstimateWarning, ...]:
+    """Warn where the k-NN bias of a KL entropy dominates: d > 10 and (k/N)^(1/d) > 0.6.
+
+    (k/N)^(1/d) is the typical k-th neighbour distance relative to the spread of the
+    data (the ball holding a fraction k/N of the samples). The KL estimate assumes the
+    density constant over that ball; measured on N(0, I_d) with k = 3 (bias of the
+    entropy): d = 12 +0.43 nats at N = 500 (ratio 0.65) but +0.10 at N = 2,000 (0.58);
+    d = 16 +0.96, +0.65, +0.37 at N = 500, 2,000, 8,000 (0.73, 0.67, 0.61); d = 24 +2.2
+    to +1.2 and d = 32 +3.4 to +2.3 over the same N (all above 0.7). In 8 or fewer
+    dimensions it stayed within 0.1 nats from N = 500 on.
+    """
+    ratio = (k / n) ** (1.0 / d)
+    if d < _BIAS_MIN_DIM or ratio <= _BIAS_RELATIVE_RADIUS:
+        return ()
+    needed = k * _BIAS_RELATIVE_RADIUS ** (-d)
+    return (
+        EstimateWarning(
+            "knn_entropy_bias",
+            f"A Kozachenko–Leonenko entropy in {d} dimensions from {n} samples: the k = {k} "
+            f"nearest-neighbour balls span about (k/N)^(1/d) = {ratio:.2f} of the data's "
+            "spread, where the estimator's bias dominates (on N(0, I) in 16 dimensions it "
+            "was +0.65 nats at N = 2,000 and +0.37 at 8,000; in 24, +1.2 at 8,000). Trust "
+            f"it only with about {needed:.3g} samples or more, reduce the dimension first, "
+            "or use method 'gaussian' if the data are close to Gaussian.",
+        ),
+    )
 
 
 def _exact_for_scores(terms: np.ndarray, values: np.ndarray, transform: str) -> np.ndarray:
@@ -426,7 +466,11 @@ class KLEstimator(Estimator):
             )
         terms = self._entropy_terms(block.values, x.name, info) + block.log_scale
         value, standard_error = knn_mean_and_error(self, terms, x)
-        return Estimate(value, standard_error, self._weight_warnings(info), details=info)
+        k = self.k if self.k is not None else info["k"][x.name]
+        warnings = self._weight_warnings(info) + high_dimension_entropy_warnings(
+            block.values.shape[1], x.n_samples, k
+        )
+        return Estimate(value, standard_error, warnings, details=info)
 
     # -- mutual information ---------------------------------------------------------------
 
