@@ -71,3 +71,14 @@ def test_bad_parameters_and_entropies_are_refused():
         estimate_mi(np.arange(20.0), np.arange(20.0), "cca", alpha=2.0)
     with pytest.raises(ValueError, match="mutual information only"):
         estimate_entropy(np.arange(20.0), "cca")
+
+
+def test_heavy_tails_do_not_push_the_default_above_the_truth():
+    # Student-t with 1 degree of freedom and identity dispersion (Beyond-Normal): on raw
+    # data the Gaussian inner estimate was 1.23 nats against 0.43 (cca docstring).
+    from mi_toolkit.synthetic import get_task
+
+    task = get_task("student-identity-2-2-1")
+    x, y = task.sample(5000, seed=0)
+    result = estimate_mi(x, y, "cca")
+    assert result.value < task.mutual_information + Z * result.standard_error

@@ -35,10 +35,18 @@ data and otherwise a lower bound only where the projections are jointly Gaussian
 their marginals (``inner="ksg"`` estimates I(u; v) without that assumption, with KSG's
 own bias). The price of honesty is half the samples for each fit and each estimate, and
 a loss where the dependence is not linear: rank correlations of zero (Student-t with
-identity dispersion) leave nothing to project on. ``transform="copula"`` first replaces
-each column by its normal scores (Ince et al. 2017), which makes the projections robust
-to heavy tails and monotone distortions. If no component is significant in a fold, that
-fold's bound is 0 (projections onto nothing); ``details`` lists the components kept.
+identity dispersion) leave nothing to project on. ``transform="copula"`` (the default)
+first replaces each column by its normal scores (Ince et al. 2017), which makes the
+projections robust to heavy tails and monotone distortions. On raw data
+(``transform="none"``) with the Gaussian inner method, heavy tails break the bound: on
+the Beyond-Normal task student-identity-2-2-1 (Student-t, 1 degree of freedom, I = 0.43
+nats, N = 5,000) the mean over 3 seeds was 1.23 nats; with the copula 0.00, and with
+``inner="ksg"`` on raw data 0.22. Measured over the 40 Beyond-Normal tasks
+(``benchmarks/results/robust.md``): solved (×1.5) 25, 25 and 26, within 0.1 nats 20, 20
+and 24, for the copula default, raw data, and raw data with ``inner="ksg"``.
+
+If no component is significant in a fold, that fold's bound is 0 (projections onto
+nothing); ``details`` lists the components kept.
 """
 
 from __future__ import annotations
@@ -143,8 +151,9 @@ class CCABoundEstimator(Estimator):
         "ksg", "gcmi", ...), with its default parameters.
     alpha : float
         Level of Bartlett's test that decides which canonical components are kept.
-    transform : {"none", "copula"}
+    transform : {"copula", "none"}
         Normal scores of each column (Gaussian copula) before the fit, or the raw data.
+        "copula" (the default) keeps heavy tails from producing values above the bound.
     seed : int
         Salt of the hash that splits the samples into halves.
     """
@@ -154,7 +163,7 @@ class CCABoundEstimator(Estimator):
 
     inner: str = "gaussian"
     alpha: float = 0.05
-    transform: str = "none"
+    transform: str = "copula"
     seed: int = 0
 
     def __post_init__(self) -> None:
