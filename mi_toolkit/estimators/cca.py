@@ -207,14 +207,16 @@ class CCABoundEstimator(Estimator):
         return halves
 
     def _cross_fitted(
-        self, x: np.ndarray, target: np.ndarray, estimate_on: Callable, info: dict
+        self, x: np.ndarray, target: np.ndarray, key: np.ndarray, estimate_on: Callable, info: dict
     ) -> Estimate:
         """Fit on each half, estimate on the other, and average the two (module docstring).
 
+        The halves come from a hash of (x, key), with ``key`` the other side's values as
+        given (not codes numbered in order of appearance, which a permutation changes).
         ``estimate_on(projection, held_out)`` returns the inner estimate on the held-out
         rows; a fold with no significant component is a bound of 0.
         """
-        first, second = self._halves(x, target)
+        first, second = self._halves(x, key)
         folds = []
         for fit, held_out in ((first, second), (second, first)):
             projection = fit_canonical(x[fit], target[fit], self.alpha)
@@ -240,7 +242,7 @@ class CCABoundEstimator(Estimator):
                 Variable(y.name, np.ascontiguousarray(v), False),
             )
 
-        return self._cross_fitted(x_values, y_values, estimate_on, info)
+        return self._cross_fitted(x_values, y_values, y_values, estimate_on, info)
 
     def mi_against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
         info: dict = {}
@@ -256,7 +258,8 @@ class CCABoundEstimator(Estimator):
                 Variable(continuous.name, np.ascontiguousarray(u), False), labels.subset(rows)
             )
 
-        return self._cross_fitted(values, _one_hot(labels), estimate_on, info)
+        key = labels.values.astype(np.float64)
+        return self._cross_fitted(values, _one_hot(labels), key, estimate_on, info)
 
     def _averaged(self, folds: list, info: dict) -> Estimate:
         """The mean of the two held-out estimates, with their warnings and components kept."""
