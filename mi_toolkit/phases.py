@@ -124,6 +124,8 @@ class Compression:
         ``min_fall`` and ``min_fraction`` of the peak).
     compressed : bool
         Whether the fall exceeds the threshold: a compression phase.
+    note : str
+        A caveat in plain words (the peak sits at the log N ceiling), or "".
     """
 
     peak_epoch: int | None
@@ -134,6 +136,7 @@ class Compression:
     noise: float
     threshold: float
     compressed: bool
+    note: str = ""
 
 
 @dataclass
@@ -279,7 +282,12 @@ def _smoothed_noise(
 
 
 def detect_compression(
-    epochs: Any, i_xt: Any, errors: Any = None, rule: PhaseRule | None = None
+    epochs: Any,
+    i_xt: Any,
+    errors: Any = None,
+    rule: PhaseRule | None = None,
+    *,
+    ceiling: float | None = None,
 ) -> Compression:
     """Peak of I(X;T), its fall to the end of training, and whether that fall is real.
 
@@ -293,6 +301,10 @@ def detect_compression(
         Standard errors of ``i_xt``, shape (E,).
     rule : PhaseRule, optional
         The rule (module docstring); default :class:`PhaseRule()`.
+    ceiling : float, optional
+        log N in the curve's units (N distinct inputs). A peak within 3 σ of it gets a
+        note: there the estimate says only that the inputs were told apart, and the peak
+        epoch is merely where the smoothed curve first reached the ceiling.
 
     Returns
     -------
@@ -322,8 +334,14 @@ def detect_compression(
     threshold = max(allowance + rule.n_sigma * noise, rule.min_fall, rule.min_fraction * abs(peak))
     compressed = bool(peak_row != end_row and np.isfinite(threshold) and fall > threshold)
     fraction = fall / peak if peak != 0 else math.nan
+    note = ""
+    if ceiling is not None and peak >= ceiling - max(3 * float(sigma[peak_row]), 1e-9 * ceiling):
+        note = (
+            f"the peak sits at the log N ceiling ({ceiling:.4g}): there the estimate says only "
+            "that the inputs were told apart, and the peak epoch is where it first got there"
+        )
     return Compression(
-        int(epochs[peak_row]), peak, end, fall, fraction, noise, float(threshold), compressed
+        int(epochs[peak_row]), peak, end, fall, fraction, noise, float(threshold), compressed, note
     )
 
 
@@ -400,6 +418,7 @@ def layer_phases(
     layers: Sequence[str] | None = None,
     rule: PhaseRule | None = None,
     group: Mapping[str, Any] | None = None,
+    ceiling: float | None = None,
 ) -> list[LayerPhases]:
     """Phases of every layer of every member (seed).
 
@@ -419,6 +438,8 @@ def layer_phases(
         The rule (module docstring).
     group : mapping, optional
         Identifying columns copied into each result (``run``, ``method``).
+    ceiling : float, optional
+        log N in the curves' units (see :func:`detect_compression`).
 
     Returns
     -------
@@ -444,7 +465,9 @@ def layer_phases(
     for member in range(shape[0]):
         for column, name in enumerate(names):
             error = None if extras["errors"] is None else extras["errors"][member, :, column]
-            compression = detect_compression(epochs, curves[member, :, column], error, rule)
+            compression = detect_compression(
+                epochs, curves[member, :, column], error, rule, ceiling=ceiling
+            )
             diffusion = None
             if extras["grad_mean"] is not None:
                 diffusion = detect_diffusion(
@@ -477,10 +500,10 @@ def summarize_phases(phases: Sequence[LayerPhases]) -> list[dict[str, Any]]:
     -------
     list of dict
         One row per (group, layer): ``members``, ``compressed`` (how many members show a
-        compression phase), ``peak_epoch``, ``fall``, ``fall_fraction`` and
-        ``diffusion_epoch`` each as ``<name>_mean`` and ``<name>_std`` (the epochs' spread
-        is that of the epochs themselves), and ``with_diffusion`` (how many members have a
-        transition).
+        compression phase), ``at_ceiling`` (how many peak at the log N ceiling),
+        ``peak_epoch``, ``fall``, ``fall_fraction`` and ``diffusion_epoch`` each as
+        ``<name>_mean`` and ``<name>_std`` (the epochs' spread is that of the epochs
+        themselves), and ``with_diffusion`` (how many members have a transition).
     """
     grouped: dict[tuple, list[LayerPhases]] = {}
     for entry in phases:
@@ -490,6 +513,7 @@ def summarize_phases(phases: Sequence[LayerPhases]) -> list[dict[str, Any]]:
     for (group, layer), entries in grouped.items():
         row: dict[str, Any] = {**dict(group), "layer": layer, "members": len(entries)}
         row["compressed"] = sum(e.compression.compressed for e in entries)
+        row["at_ceiling"] = sum(bool(e.compression.note) for e in entries)
         for name in ("peak_epoch", "fall", "fall_fraction"):
             values = [getattr(e.compression, name) for e in entries]
             row[f"{name}_mean"], row[f"{name}_std"] = _mean_and_spread(values)
@@ -524,6 +548,8 @@ def phase_report(summary: Sequence[Mapping[str, Any]], units: str = "bits") -> l
             f"(± {row['fall_std']:.3f}) {units} = {100 * row['fall_fraction_mean']:.1f} %; "
             f"compression beyond noise in {row['compressed']} of {row['members']} members"
         )
+        if row["at_ceiling"]:
+            text += f"; peak at the log N ceiling in {row['at_ceiling']} members"
         if row["with_diffusion"]:
             text += (
                 f"; drift → diffusion at epoch {row['diffusion_epoch_mean']:.0f} "
@@ -556,6 +582,7 @@ def phases_from_table(
     grad_std: str | None = "grad_std",
     group_by: Sequence[str] = ("run", "method"),
     rule: PhaseRule | None = None,
+    ceiling: float | None = None,
 ) -> list[LayerPhases]:
     """Phases from a tidy table, one row per (run, member, epoch, layer, method).
 
@@ -570,6 +597,8 @@ def phases_from_table(
         Columns that tell curves apart besides member and layer; missing ones are ignored.
     rule : PhaseRule, optional
         The rule (module docstring).
+    ceiling : float, optional
+        log N in the curves' units (see :func:`detect_compression`).
 
     Returns
     -------
@@ -604,6 +633,7 @@ def phases_from_table(
             layers=[str(key[-1])],
             rule=rule,
             group=dict(zip(keys, key[:-2], strict=True)),
+            ceiling=ceiling,
         )
         entry.member = key[-2]
         results.append(entry)

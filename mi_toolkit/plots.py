@@ -229,17 +229,17 @@ def plot_information_plane(
         axes.axvline(ceiling, color="0.3", linestyle="--", linewidth=0.9, zorder=0)
         axes.annotate(
             f"log N = {ceiling:.3g} {units}",
-            xy=(ceiling, 0.02),
+            xy=(ceiling, 0.5),
             xycoords=("data", "axes fraction"),
             rotation=90,
             ha="right",
-            va="bottom",
+            va="center",
             fontsize=8,
             color="0.3",
         )
     axes.set_xlabel(f"I(X;T) [{units}]")
     axes.set_ylabel(f"I(T;Y) [{units}]")
-    axes.legend(title="layer", loc="lower right", frameon=False)
+    axes.legend(title="layer", loc="best", frameon=False)
     if title:
         axes.set_title(title)
     if colorbar:
@@ -417,15 +417,15 @@ def plot_gradients(
     figure, axes = _figure_for(axes)
     for column, name in enumerate(names):
         color = f"C{column}"
-        axes.plot(epochs + 1.0, means[:, column], color=color, label=f"{name} mean")
-        axes.plot(epochs + 1.0, spreads[:, column], color=color, linestyle="--", label="std")
+        axes.plot(epochs + 1.0, means[:, column], color=color, label=name)
+        axes.plot(epochs + 1.0, spreads[:, column], color=color, linestyle="--")
         epoch = (transitions or {}).get(name)
         if epoch is not None:
             axes.axvline(epoch + 1.0, color=color, linestyle=":", linewidth=0.9)
     _epoch_axis(axes)
     axes.set_yscale("log")
     axes.set_ylabel("gradient norm (mean solid, std dashed)")
-    axes.legend(frameon=False, ncol=2)
+    axes.legend(title="layer", frameon=False, loc="best")
     if title:
         axes.set_title(title)
     return _finish(figure, path)

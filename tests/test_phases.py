@@ -103,6 +103,20 @@ def test_a_curve_that_keeps_rising_has_its_peak_at_the_end():
     assert not result.compressed
 
 
+def test_a_peak_at_the_log_n_ceiling_is_noted():
+    # A layer that tells all 4096 inputs apart from epoch 100 on, then falls 2 bits.
+    saturated = np.minimum(rise_and_fall(300, peak=13.0, fall=3.0), 12.0)
+    result = detect_compression(EPOCHS, saturated, ceiling=12.0)
+    assert result.compressed and result.peak == pytest.approx(12.0)
+    assert "log N ceiling" in result.note
+    below = detect_compression(EPOCHS, rise_and_fall(300, peak=8.0, fall=1.0), ceiling=12.0)
+    assert below.note == ""
+    [entry] = layer_phases(EPOCHS, saturated, ceiling=12.0)
+    [row] = summarize_phases([entry])
+    assert row["at_ceiling"] == 1
+    assert "peak at the log N ceiling in 1 members" in phase_report([row])[0]
+
+
 def gradient_curves(transition: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """‖mean‖ falling as (e + 1)^-1/2 so that it meets ‖std‖ = 0.5 at ``transition``,
     both with 20 % multiplicative noise."""
