@@ -227,13 +227,15 @@ def plot_information_plane(
         axes.scatter([], [], marker=marker, color="0.3", s=20, label=name)
     if ceiling is not None:
         axes.axvline(ceiling, color="0.3", linestyle="--", linewidth=0.9, zorder=0)
+        # Above the axes, where no trajectory or legend can hide it.
         axes.annotate(
             f"log N = {ceiling:.3g} {units}",
-            xy=(ceiling, 0.5),
+            xy=(ceiling, 1.0),
             xycoords=("data", "axes fraction"),
-            rotation=90,
-            ha="right",
-            va="center",
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
             fontsize=8,
             color="0.3",
         )
@@ -483,8 +485,12 @@ def plot_side_by_side(
     if kind == "plane":
         bar = figure.colorbar(all_axes[-1].collections[0], ax=all_axes)
         bar.set_label("epoch + 1 (log scale)")
-    for axes in all_axes[1:] if sharey else []:
-        axes.set_ylabel("")
+    for axes in all_axes[1:]:
+        legend = axes.get_legend()
+        if legend is not None:  # the first panel's legend names the layers for all
+            legend.remove()
+        if sharey:
+            axes.set_ylabel("")
     return _finish(figure, path)
 
 

@@ -202,3 +202,15 @@ def test_units_zeroed_checks_its_arguments():
         zeroed = model.hidden(x)
     assert torch.all(zeroed[:, [0, 5]] == 0) and torch.all(zeroed[:, 1:5] != 0)
     assert torch.all(model.hidden(x)[:, 0] != 0)  # hook removed
+
+
+def test_units_of_a_convolution_are_its_flattened_outputs():
+    # As the activation recorder stores a layer: (channels, height, width) flattened.
+    model = nn.Sequential(nn.Conv2d(1, 2, 1, bias=False))
+    with torch.no_grad():
+        model[0].weight.fill_(1.0)
+    x = torch.ones(3, 1, 2, 2)
+    with units_zeroed(model, "0", [0, 5]):  # channel 0 (0, 0) and channel 1 (0, 1)
+        out = model(x)
+    assert out[:, 0, 0, 0].eq(0).all() and out[:, 1, 0, 1].eq(0).all()
+    assert int(out.eq(0).sum()) == 2 * 3
