@@ -573,6 +573,16 @@ def _as_columns(table: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[
     return columns
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value (for group keys); anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _floats(values: np.ndarray) -> np.ndarray:
+    """A table column as float64, a missing value (None) as NaN."""
+    return np.array([np.nan if v is None else v for v in values.tolist()], dtype=np.float64)
+
+
 def phases_from_table(
     table: Mapping[str, Any] | Sequence[Mapping[str, Any]],
     *,
@@ -618,15 +628,16 @@ def phases_from_table(
     }
     curves: dict[tuple, list[int]] = {}
     for row in range(len(member)):
-        key = (*(columns[k][row].item() for k in keys), int(member[row]), columns["layer"][row])
+        group = (_plain(columns[k][row]) for k in keys)
+        key = (*group, int(member[row]), str(columns["layer"][row]))
         curves.setdefault(key, []).append(row)
     results = []
     for key, rows in curves.items():
         rows = np.asarray(rows)[np.argsort(columns["epoch"][rows], kind="stable")]
-        values = {name: column[rows].astype(np.float64) for name, column in optional.items()}
+        values = {name: _floats(column[rows]) for name, column in optional.items()}
         [entry] = layer_phases(
             columns["epoch"][rows],
-            columns[i_xt][rows].astype(np.float64),
+            _floats(columns[i_xt][rows]),
             values.get("errors"),
             values.get("grad_mean"),
             values.get("grad_std"),

@@ -213,6 +213,17 @@ def test_a_tidy_table_gives_the_same_phases_as_arrays():
             assert other.group == {"run": "tanh", "method": "binning"}
 
 
+def test_a_table_with_missing_values_and_no_member_column():
+    rows = [
+        {"epoch": int(e), "layer": "h1", "i_xt": None if row == 5 else float(v), "run": None}
+        for row, (e, v) in enumerate(zip(EPOCHS, rise_and_fall(100, 8.0, 1.5), strict=True))
+    ]
+    [entry] = phases_from_table(rows)
+    assert (entry.member, entry.group) == (0, {"run": None})
+    assert entry.compression.compressed and entry.diffusion is None
+    assert entry.compression.fall == pytest.approx(1.5, abs=0.25)
+
+
 def test_gradient_norms_are_read_from_a_dump():
     epochs = [0, 1, 3]
 
