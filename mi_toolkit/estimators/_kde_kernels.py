@@ -5,30 +5,21 @@ For points t_1..t_N and a scale c, these return, per point i,
     log S_i      = log sum_j         exp(-c ||t_i - t_j||^2)
     log S_i^same = log sum_{j: g_j = g_i} exp(-c ||t_i - t_j||^2)
 
-for one or more label arrays g at once (the information plane needs X's and Y's from
-the same kernel terms). The self term (j = i) is exactly 1, the largest term, so the sums
-need no max-shift to be stable and are never below 1; terms below e^-cutoff / N
-(:func:`negligible_argument`) cannot change such a sum and are skipped.
+Squared distances come from BLAS matrix products, ||a||^2 + ||b||^2 - 2 a.b, one panel
+of rows at a time and only for j >= i (the kernel is symmetric), so that no N x N matrix
+is held and each exp is computed once. The self term (j = i) is exactly 1, the largest
+term, so the sums need no max-shift to be stable and are never below 1; terms too small
+to change such a sum are skipped.
 
-The numba path visits only the pairs that can matter: the points are sorted along their
-principal axis, and a pair farther apart along it than the cutoff radius
-sqrt(cutoff / c) is farther apart in full, so for each i only a contiguous run of later
-points is visited (most pairs of a spread-out layer are never touched). Each distance
-is summed from the coordinate differences, widest column first, and dropped as soon as
-it passes the radius. Differences have no cancellation, so the distances are as exact
-at any offset as the values allow. The kernel is symmetric: each pair's exp is computed
-once, for j > i.
-
-The points are first centred and divided by a power of two (exact) so that their largest
-magnitude lies in [1/2, 1): no squared distance can overflow or underflow, and the scale
-c absorbs the factor (c s^2, which may itself be 0 or inf: all points within one kernel
-width, or every distinct pair infinitely far apart).
-
-The torch path (any device) computes blocks of the distance matrix from
-||a||^2 + ||b||^2 - 2 a.b; that formula loses up to (2d + 4) u (||a||^2 + ||b||^2) to
-rounding (u = 2^-53), so where that error, times c, could move a kernel argument by more
-than _TRUSTED_ARGUMENT_ERROR, a block's distances are computed from the differences
-instead.
+Two numerical guards keep this right at any scale. The points are centred and divided by
+a power of two (exact) so that their largest magnitude lies in [1/2, 1): ||a||^2 can then
+neither overflow (values near 1e160 and beyond made it inf, and inf - inf gave NaN) nor
+underflow, and the scale c absorbs the factor (c s^2, which may itself be 0 or inf: all
+points within one kernel width, or every distinct pair infinitely far apart). And the
+formula ||a||^2 + ||b||^2 - 2 a.b loses up to (2d + 4) u (||a||^2 + ||b||^2) to rounding
+(u = 2^-53); where that error, times c, could move a kernel argument by more than
+_TRUSTED_ARGUMENT_ERROR, the distance of that pair is computed directly from the
+differences instead.
 """
 
 from __future__ import annotations
@@ -37,7 +28,10 @@ import math
 
 import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
+from threadpoolctl import threadpool_limits
 
+# Elements of one block of the Gram matrix: 16 MiB of float64 stays in cache-friendly reach.
+_BLOCK_ELEMENTS = 2**21
 # torch blocks: large ones keep a GPU busy; on a CPU they fall out of cache (2**24 took
 # 2.6x longer than 2**20 at N = 10,000).
 _TORCH_BLOCK_ELEMENTS = {"cuda": 2**24, "cpu": 2**20}
@@ -79,30 +73,61 @@ def needs_exact_distances(squared_norms: np.ndarray, tolerance: float, scale: fl
     return not (worst <= _TRUSTED_ARGUMENT_ERROR)  # NaN (0 * inf) counts as careful
 
 
+@njit(cache=True)
+def _squared_distance(points, i, j):
+    total = 0.0
+    for k in range(points.shape[1]):
+        difference = points[i, k] - points[j, k]
+        total += difference * difference
+    return total
+
+
 @njit(cache=True, parallel=True)
-def _swept_kernel_sums(points, ends, scale, cutoff, groupings, total, same, col_total, col_same):
-    # Pairs j > i up to ends[i] (the points are sorted along their widest direction, and
-    # points past ends[i] are farther than the cutoff radius). Distances come from the
-    # differences, with no cancellation, summed over the columns in decreasing order of
-    # spread, so that most far pairs are dropped after a column or two. Each pair's exp
-    # is computed once and credited to row i here and to row j through this thread's
-    # column accumulator; each grouping g gets its own same-group sums from the same exp,
-    # so I(X;T) and I(T;Y) share one pass over the pairs.
-    n, d = points.shape
+def _panel_kernel_sums(
+    gram,
+    sq_panel,
+    sq_rest,
+    points,
+    first_row,
+    ends,
+    scale,
+    cutoff,
+    tolerance,
+    careful,
+    groupings,
+    total,
+    same,
+    col_total,
+    col_same,
+):
+    # gram[r, c] = <t_i, t_j> for i = first_row + r and j = first_row + c, so the panel
+    # covers the pairs j >= i. Each pair's exp is computed once and credited to row i
+    # here and to row j through this thread's column accumulator, halving the work.
+    # ends[i] bounds j: the points are sorted along one direction, and points farther than
+    # the cutoff radius along it are farther in full, so their terms are negligible.
+    # Each grouping g (several label arrays over the same points) gets its own same-group
+    # sums from the same exp, so I(X;T) and I(T;Y) share one pass over the pairs.
+    n_rows = gram.shape[0]
     n_groupings = groupings.shape[0]
-    for i in prange(n):
+    for r in prange(n_rows):
         thread = get_thread_id()
+        i = first_row + r
         sum_all = 1.0  # the self term, exp(0)
         for g in range(n_groupings):
             same[g, i] = 1.0
-        for j in range(i + 1, ends[i]):
-            distance = 0.0
-            for k in range(d):
-                difference = points[i, k] - points[j, k]
-                distance += difference * difference
-                if distance * scale > cutoff:
-                    break
-            # A zero distance is a zero argument, even at scale inf.
+        for c in range(r + 1, ends[i] - first_row):
+            j = first_row + c
+            norms = sq_panel[r] + sq_rest[c]
+            distance = norms - 2.0 * gram[r, c]
+            if careful:
+                slack = tolerance * norms  # the most rounding can have moved distance
+                # Negligible even at the smallest distance rounding allows (with scale =
+                # inf this keeps only pairs that may be identical; NaN compares False).
+                if (distance - slack) * scale > cutoff:
+                    continue
+                if slack * scale > _TRUSTED_ARGUMENT_ERROR:
+                    distance = _squared_distance(points, i, j)
+            # A zero (or rounded-negative) distance is a zero argument, even at scale inf.
             arg = distance * scale if distance > 0.0 else 0.0
             if arg > cutoff:
                 continue
@@ -172,20 +197,50 @@ def kernel_log_sums_grouped(
     log_same : list of numpy.ndarray
         log S_i^same per grouping, in the order given.
     """
+    # Centring costs nothing and shrinks the cancellation in ||a||^2 + ||b||^2 - 2 a.b.
     centred, scale = prepared_points(points, scale)
     n = centred.shape[0]
     cutoff = negligible_argument(n)
     order, ends = _sweep_order(centred, scale, cutoff)
-    # Rows along the sweep, columns widest first (both exact permutations).
-    columns = np.argsort(-centred.var(axis=0), kind="stable")
-    swept = np.ascontiguousarray(centred[order][:, columns])
+    centred = np.ascontiguousarray(centred[order])
     labels = np.ascontiguousarray(np.stack([g[order] for g in groupings]).astype(np.int64))
+    tolerance = rounding_tolerance(centred.shape[1])
+    sq = np.einsum("ij,ij->i", centred, centred)
+    careful = needs_exact_distances(sq, tolerance, scale)
+    transposed = np.ascontiguousarray(centred.T)
     total = np.empty(n)
     same = np.empty((len(groupings), n))
     threads = get_num_threads()
     col_total = np.zeros((threads, n))
     col_same = np.zeros((threads, len(groupings), n))
-    _swept_kernel_sums(swept, ends, scale, cutoff, labels, total, same, col_total, col_same)
+    rows = _block_rows(n, _BLOCK_ELEMENTS)
+    buffer = np.empty(rows * n)
+    # Single-threaded BLAS: its idle threads otherwise spin on the cores that the numba
+    # kernel's threads need, which doubled the CPU time on 2 cores.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for start in range(0, n, rows):
+            stop = min(start + rows, n)
+            # Only the columns some row of the panel can reach (ends is non-decreasing).
+            width = max(int(ends[stop - 1]) - start, stop - start)
+            gram = buffer[: (stop - start) * width].reshape(stop - start, width)
+            np.matmul(centred[start:stop], transposed[:, start : start + width], out=gram)
+            _panel_kernel_sums(
+                gram,
+                sq[start:stop],
+                sq[start:],
+                centred,
+                start,
+                ends,
+                scale,
+                cutoff,
+                tolerance,
+                careful,
+                labels,
+                total,
+                same,
+                col_total,
+                col_same,
+            )
     total += col_total.sum(axis=0)
     same += col_same.sum(axis=0)
     # Back to the caller's order of the points.
