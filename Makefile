@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "torch==2.13.0"
-	$(BIN)/python -m pip install -q -e ".[dev,plot,dask,peers]"
+	$(BIN)/python -m pip install -q -e ".[dev,plot,dask,peers,parquet]"
 	touch $(STAMP)
 
 clean:

@@ -1,6 +1,13 @@
-"""``mi-toolkit plane``: the information plane of a saved activation dump.
+"""``mi-toolkit plane``: the information plane of saved activation dumps.
 
-Every argument is checked before the work starts (method and parameters, the dump, the
+One dump (and an ``.npz`` output, or none): its plane is printed, saved and drawn as
+before. Any number of dumps with ``--output FILE.csv``: every run, member, epoch and
+layer goes into one tidy table (:func:`mi_toolkit.plane_table.plane_table`), also
+written as ``FILE.parquet`` when pyarrow is installed; ``--jobs`` and ``--scheduler``
+spread the epochs over local processes or a Dask cluster. Either output resumes: what it
+holds is not computed again. Running again with another ``--method`` adds its rows.
+
+Every argument is checked before the work starts (method and parameters, the dumps, the
 output and plot paths), so that a typo fails in a second, not after minutes of
 estimates. Estimate warnings are reported once each at the end, on stderr.
 """
@@ -22,6 +29,7 @@ from mi_toolkit._parameters import parse_parameter
 from mi_toolkit._progress import announce_compilation
 from mi_toolkit.api import build_estimator, list_methods
 from mi_toolkit.plane import InformationPlane, information_plane
+from mi_toolkit.plane_table import PlaneTable, plane_table
 from mi_toolkit.result import MIToolkitWarning
 
 # Shown with the undefined entries of the table (NaN with a note in the plane's warnings).
@@ -29,7 +37,13 @@ _MISSING = "—"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dump", help="a dump directory, a folder of per-epoch .npz, or one .npz")
+    parser.add_argument(
+        "dumps",
+        nargs="+",
+        metavar="dump",
+        help="dump directories, folders of per-epoch .npz, or single .npz files; more than "
+        "one needs --output FILE.csv",
+    )
     parser.add_argument(
         "--method",
         default="binning",
@@ -46,10 +60,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="estimator parameter, repeatable; VALUE is a Python literal "
         "(e.g. --param noise_variance=1e-3 --param k=5)",
     )
-    parser.add_argument("--member", type=int, default=0, help="ensemble member (seed) to analyse")
+    parser.add_argument(
+        "--member",
+        type=int,
+        default=None,
+        help="ensemble member (seed) to analyse (default: 0 for one plane, all for a table)",
+    )
     parser.add_argument("--units", choices=("bits", "nats"), default="bits", help="units of MI")
     parser.add_argument(
-        "--output", help="save the plane here (.npz) after every epoch; resume if it exists"
+        "--output",
+        help="FILE.npz: save one dump's plane after every epoch; FILE.csv: the table of every "
+        "dump, member, epoch and layer (and FILE.parquet with pyarrow); resume if it exists",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="local worker processes for a table (default: 1)"
+    )
+    parser.add_argument(
+        "--scheduler",
+        help="a Dask scheduler address (tcp://host:8786) to analyse a table's epochs on its "
+        "workers, which must see the dumps at the same paths (needs mi-toolkit[dask])",
     )
     parser.add_argument(
         "--overwrite", action="store_true", help="replace --output instead of resuming from it"
@@ -57,7 +86,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--skip-bad",
         action="store_true",
-        help="leave epochs whose file cannot be read NaN and go on (default: stop with an error)",
+        help="one plane: leave epochs whose file cannot be read NaN and go on (default: stop "
+        "with an error); a table always finishes the rest and reports them",
     )
     parser.add_argument(
         "--plot", help="draw the plane to this image file, e.g. plane.png (needs matplotlib)"
@@ -101,16 +131,31 @@ def _check_plot(path: str) -> None:
     _check_writable_folder(path, "--plot")
 
 
+def _is_table(args: argparse.Namespace) -> bool:
+    return bool(args.output) and Path(args.output).suffix.lower() == ".csv"
+
+
 def _check_arguments(args: argparse.Namespace) -> None:
     """Everything that can be checked without estimating, so that errors come first."""
     try:
         build_estimator(args.method, **dict(args.param))
     except TypeError as err:  # an unknown --param name, or a value of the wrong type
         raise ValueError(str(err)) from None
-    if args.member < 0:
+    if args.member is not None and args.member < 0:
         raise ValueError(f"--member must be 0 or more; got {args.member}")
-    if not os.path.exists(args.dump):
-        raise FileNotFoundError(f"no dump at {args.dump}; train one with 'mi-toolkit train'")
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be a positive integer; got {args.jobs}")
+    for dump in args.dumps:
+        if not os.path.exists(dump):
+            raise FileNotFoundError(f"no dump at {dump}; train one with 'mi-toolkit train'")
+    if len(args.dumps) > 1 and not _is_table(args):
+        raise ValueError(
+            f"{len(args.dumps)} dumps give one table: pass --output FILE.csv to write it"
+        )
+    if _is_table(args) and args.plot:
+        raise ValueError("--plot draws one dump's plane; give it without a .csv --output")
+    if not _is_table(args) and (args.jobs > 1 or args.scheduler):
+        raise ValueError("--jobs and --scheduler spread a table's work: add --output FILE.csv")
     if args.output:
         _check_writable_folder(args.output, "--output")
     if args.plot:
@@ -253,9 +298,69 @@ def _interrupted(args: argparse.Namespace) -> int:
     return 130
 
 
+def _parquet_path(args: argparse.Namespace) -> Path | None:
+    """FILE.parquet beside FILE.csv when pyarrow is installed, else None."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return None
+    return Path(args.output).with_suffix(".parquet")
+
+
+def _run_table(args: argparse.Namespace) -> int:
+    before = len(PlaneTable.read_csv(args.output)) if _resumable(args) else 0
+    try:
+        table = plane_table(
+            args.dumps,
+            (args.method, dict(args.param)),
+            units=args.units,
+            members=None if args.member is None else [args.member],
+            output=args.output,
+            overwrite=args.overwrite,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            progress=not args.quiet,
+        )
+    except KeyboardInterrupt:
+        saved = len(PlaneTable.read_csv(args.output)) if os.path.exists(args.output) else 0
+        print(
+            f"\nmi-toolkit plane: interrupted; {saved} rows are saved in {args.output}. Run "
+            "the same command again (same --output, without --overwrite) to compute only "
+            "the rest.",
+            file=sys.stderr,
+        )
+        return 130
+    parquet = _parquet_path(args)
+    if parquet is not None:
+        table.to_parquet(parquet)
+    for line in table.failures:
+        print(f"error: {line}", file=sys.stderr)
+    kept = min(before, len(table))
+    print(
+        f"{len(table)} rows (run, member, epoch, layer, method) in {args.output}"
+        + (f" and {parquet}" if parquet else "")
+        + f": {len(table) - kept} computed now, {kept} kept from before"
+    )
+    if table.failures:
+        print(
+            f"{len(table.failures)} epoch(s) could not be analysed (above); fix or restore "
+            "their files and run the same command again to add only their rows",
+            file=sys.stderr,
+        )
+    return 1 if table.failures else 0
+
+
+def _resumable(args: argparse.Namespace) -> bool:
+    return not args.overwrite and os.path.exists(args.output)
+
+
 def run(args: argparse.Namespace) -> int:
     _check_arguments(args)
     announce_compilation(quiet=args.quiet)
+    if _is_table(args):
+        return _run_table(args)
+    args.dump = args.dumps[0]
+    args.member = 0 if args.member is None else args.member
     try:
         with warnings.catch_warnings():
             # The plane's warnings are printed below, once each, as notes.

@@ -31,6 +31,9 @@ class Variable:
     #: (c, h, w)); ``values`` holds it flattened. None for ordinary rows.
     sample_shape: tuple[int, ...] | None = None
     _groups: tuple[np.ndarray, int] | None = field(default=None, repr=False)
+    # Results derived from the values alone, shared by the estimates that use this variable
+    # (e.g. one layer's bins for both I(X;T) and I(T;Y)).
+    _derived: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     @property
     def n_samples(self) -> int:
@@ -45,6 +48,12 @@ class Variable:
         if self._groups is None:
             self._groups = group_rows(self.values)
         return self._groups
+
+    def derived(self, key: Any, compute: Any) -> Any:
+        """``compute()``, once per ``key``: something computed from the values alone."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
 
     def subset(self, rows: np.ndarray) -> Variable:
         """The same variable on some samples (a resample or a shuffle), not validated again."""

@@ -46,6 +46,7 @@ shape rules is taken as a layer.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
@@ -65,8 +66,13 @@ _EPOCH_FILE = re.compile(r"^epoch_(\d+)\.npz$")
 _LABEL_KEYS = ("y", "labels")
 # The tail of an .npz (a zip) holds its central directory: the CRC-32 of every array.
 _FINGERPRINT_TAIL_BYTES = 64 * 1024
-# What np.load raises on a truncated or corrupt file.
+# What reading a truncated or corrupt file raises.
 _UNREADABLE = (OSError, EOFError, ValueError, zipfile.BadZipFile)
+# The header numpy writes for a plain C-ordered array, e.g.
+# {'descr': '<f4', 'fortran_order': False, 'shape': (1, 4096, 10), }
+_NPY_HEADER = re.compile(
+    r"\{'descr': '([<>|=][a-z]\d+)', 'fortran_order': False, 'shape': \(([\d, ]*)\), \}\s*$"
+)
 
 
 class BadDumpFile(ValueError):
@@ -81,11 +87,38 @@ class BadDumpFile(ValueError):
         self.epoch = epoch
 
 
+def _npy_from_bytes(data: bytes) -> np.ndarray:
+    """One ``.npy`` member of an archive, as :func:`numpy.load` reads it.
+
+    The usual header (a little dict literal) is read with a pattern instead of
+    numpy's literal parser, which took 80 % of the time of reading a dump's epoch of
+    22 small arrays; any other header goes to numpy.
+    """
+    if data[:6] == b"\x93NUMPY" and data[6] in (1, 2, 3):
+        size_bytes = 2 if data[6] == 1 else 4
+        length = int.from_bytes(data[8 : 8 + size_bytes], "little")
+        start = 8 + size_bytes + length
+        match = _NPY_HEADER.match(data[8 + size_bytes : start].decode("latin1"))
+        if match is not None:
+            dtype = np.dtype(match.group(1))
+            shape = tuple(int(n) for n in match.group(2).replace(",", " ").split())
+            count = int(np.prod(shape, dtype=np.int64))
+            if not dtype.hasobject and len(data) - start == count * dtype.itemsize:
+                # bytearray: a writable copy, as numpy.load returns.
+                array = np.frombuffer(bytearray(data[start:]), dtype=dtype, count=count)
+                return array.reshape(shape)
+    return np.lib.format.read_array(io.BytesIO(data), allow_pickle=False)
+
+
 def _read_npz(path: Path, epoch: int | None = None) -> dict[str, np.ndarray]:
     """Every array of an .npz file, or :class:`BadDumpFile` naming the file."""
     try:
-        with np.load(path, allow_pickle=False) as arrays:
-            return {key: arrays[key] for key in arrays.files}
+        with zipfile.ZipFile(path) as archive:
+            # ZipFile.read checks each member's CRC-32, as numpy.load does.
+            return {
+                name.removesuffix(".npy"): _npy_from_bytes(archive.read(name))
+                for name in archive.namelist()
+            }
     except _UNREADABLE as err:
         where = f"epoch {epoch}: " if epoch is not None else ""
         reason = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__

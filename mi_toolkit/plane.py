@@ -41,7 +41,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mi_toolkit._validation import Variable, as_variable
-from mi_toolkit.api import build_estimator, mi_of_variables, prepare_pair
+from mi_toolkit.api import build_estimator, mi_of_layer, prepare_pair
 from mi_toolkit.dumps import BadDumpFile, Dump, atomic_savez, open_dump
 from mi_toolkit.estimators.base import Estimator, UndefinedEstimate
 from mi_toolkit.result import MIEstimate, MIToolkitWarning, unit_scale
@@ -406,24 +406,42 @@ def _undefined_note(quantity: str, method: str, error: UndefinedEstimate) -> str
     return f"not defined for method {method!r}: {error}"
 
 
-def _estimate(
-    estimator: Estimator,
-    a: Variable,
-    b: Variable,
-    units: str,
-    where: tuple[str, str, int],
-    log: _WarningLog,
-) -> MIEstimate | None:
-    """One estimate through the core's one path; its warnings go to ``log``."""
-    layer, quantity, epoch = where
-    try:
-        result = mi_of_variables(estimator, a, b, units, emit_warnings=False)
-    except UndefinedEstimate as err:
-        log.add(layer, quantity, epoch, "undefined", _undefined_note(quantity, estimator.name, err))
-        return None
-    for warning in result.warnings:
-        log.add(layer, quantity, epoch, getattr(warning, "kind", "other"), str(warning))
-    return result
+def layer_variable(activation: np.ndarray, layer: str, epoch: int, y: Variable) -> Variable:
+    """One layer's activations at one epoch, validated as T (X and Y were validated once)."""
+    if activation.shape[0] != y.n_samples:
+        raise ValueError(
+            f"layer {layer!r} at epoch {epoch} has {activation.shape[0]} samples but y has "
+            f"{y.n_samples}; x and y must be the evaluation samples the activations were "
+            "recorded on"
+        )
+    return as_variable(activation, "T")
+
+
+def layer_estimates(
+    estimator: Estimator, x: Variable, t: Variable, y: Variable, units: str
+) -> tuple[MIEstimate | None, MIEstimate | None, list[tuple[str, str, str]]]:
+    """I(X;T) and I(T;Y) of one layer through the core's one path, sharing what it can.
+
+    Returns
+    -------
+    i_xt, i_ty : MIEstimate or None
+        None where the quantity is not defined for the method.
+    notes : list of (quantity, kind, message)
+        Every warning of the two estimates, and a note for each undefined one.
+    """
+    notes: list[tuple[str, str, str]] = []
+    results: list[MIEstimate | None] = []
+    outcomes = mi_of_layer(estimator, x, t, y, units, emit_warnings=False)
+    for quantity, outcome in zip((I_XT, I_TY), outcomes, strict=True):
+        if isinstance(outcome, UndefinedEstimate):
+            notes.append(
+                (quantity, "undefined", _undefined_note(quantity, estimator.name, outcome))
+            )
+            results.append(None)
+        else:
+            notes.extend((quantity, getattr(w, "kind", "other"), str(w)) for w in outcome.warnings)
+            results.append(outcome)
+    return results[0], results[1], notes
 
 
 def _fill(
@@ -437,16 +455,10 @@ def _fill(
     log: _WarningLog,
 ) -> None:
     layer, epoch = plane.layers[column], int(plane.epochs[row])
-    if activation.shape[0] != y.n_samples:
-        raise ValueError(
-            f"layer {layer!r} at epoch {epoch} has {activation.shape[0]} samples but y has "
-            f"{y.n_samples}; x and y must be the evaluation samples the activations were "
-            "recorded on"
-        )
-    # Only the activations are validated per estimate; X and Y were validated once.
-    t = as_variable(activation, "T")
-    xt = _estimate(estimator, x, t, plane.units, (layer, I_XT, epoch), log)
-    ty = _estimate(estimator, t, y, plane.units, (layer, I_TY, epoch), log)
+    t = layer_variable(activation, layer, epoch, y)
+    xt, ty, notes = layer_estimates(estimator, x, t, y, plane.units)
+    for quantity, kind, message in notes:
+        log.add(layer, quantity, epoch, kind, message)
     for result, value, error in (
         (xt, plane.i_xt, plane.i_xt_error),
         (ty, plane.i_ty, plane.i_ty_error),

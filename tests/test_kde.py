@@ -198,3 +198,31 @@ def test_twelve_bit_ceiling_is_warned_once(bits12, rng):
     assert result.details["self_mass_share"] > 0.9
     assert result.warning_kinds == ("ceiling",)
     assert result.saturated
+
+
+def test_one_pass_for_a_layer_equals_two_estimates(bits12, rng):
+    """mi_of_layer shares H(T+Z) and the pass over pairs; the numbers stay each estimate's."""
+    from mi_toolkit.api import build_estimator, mi_of_layer, mi_of_variables, prepare_pair
+
+    t = np.tanh(3 * (bits12 - 0.5) @ rng.standard_normal((12, 3)))
+    labels = rng.integers(0, 2, 4096)
+    estimator = build_estimator("kde", noise_variance=1e-3)
+    x_var, t_var = prepare_pair(bits12, t, discrete_x=True)
+    y_var = prepare_pair(labels, t)[0]
+    xt, ty = mi_of_layer(estimator, x_var, t_var, y_var, "bits")
+    assert xt.value == pytest.approx(
+        mi_of_variables(estimator, x_var, t_var, "bits").value, abs=1e-12
+    )
+    assert ty.value == pytest.approx(
+        mi_of_variables(estimator, t_var, y_var, "bits").value, abs=1e-12
+    )
+
+
+def test_pairs_swept_along_the_principal_axis_match_the_dense_formula(rng):
+    # Two far clusters along a tilted axis, each of near points: the sweep skips every
+    # pair across the clusters and must keep every pair within one.
+    direction = np.array([3.0, 4.0]) / 5.0
+    centres = np.where(rng.random(800)[:, None] < 0.5, -1.0, 1.0) * 50 * direction
+    t = centres + rng.standard_normal((800, 2))
+    result = estimate_entropy(t, method="kde", noise_variance=0.2)
+    assert result.value == pytest.approx(dense_upper_entropy(t, 0.2), rel=1e-12)

@@ -38,7 +38,7 @@ def no_estimates(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("an estimate was computed before the arguments were checked")
 
-    monkeypatch.setattr(plane_module, "mi_of_variables", refuse)
+    monkeypatch.setattr(plane_module, "mi_of_layer", refuse)
 
 
 def _plane(*words: str) -> int:
@@ -163,15 +163,15 @@ def test_empty_epoch_file(dump, capsys):
 
 def test_ctrl_c_says_what_was_saved_and_how_to_resume(dump, tmp_path, capsys, monkeypatch):
     calls = []
-    real = plane_module.mi_of_variables
+    real = plane_module.mi_of_layer
 
     def interrupted_in_epoch_9(*args, **kwargs):
         calls.append(1)
-        if len(calls) == 9:  # 2 layers x 2 estimates per epoch: the first of epoch 9
+        if len(calls) == 5:  # 2 layers per epoch: the first of epoch 9
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(plane_module, "mi_of_variables", interrupted_in_epoch_9)
+    monkeypatch.setattr(plane_module, "mi_of_layer", interrupted_in_epoch_9)
     output = tmp_path / "plane.npz"
     assert _plane(dump, "--output", output) == 130
     err = capsys.readouterr().err
@@ -179,7 +179,7 @@ def test_ctrl_c_says_what_was_saved_and_how_to_resume(dump, tmp_path, capsys, mo
     assert "Run the same command again (same --output" in err
     calls.clear()
     assert _plane(dump, "--output", output) == 0
-    assert len(calls) == 4  # only epoch 9
+    assert len(calls) == 2  # only epoch 9
 
 
 def test_another_dump_is_refused_with_what_to_do(dump, tmp_path, capsys):

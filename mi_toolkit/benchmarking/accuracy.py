@@ -25,11 +25,9 @@ import fnmatch
 import io
 import json
 import math
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -37,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from mi_toolkit._parallel import check_jobs, run_all
 from mi_toolkit._parameters import parse_parameter
 from mi_toolkit._progress import progress_reporter
 from mi_toolkit.api import build_estimator, mi_of_variables, prepare_pair
@@ -63,13 +62,6 @@ COLUMNS = (
     "warnings",
     "error",
 )
-#: Environment of the worker processes: one thread per process for numba and BLAS.
-SINGLE_THREAD_ENVIRONMENT = {
-    "NUMBA_NUM_THREADS": "1",
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-}
 # Rows of the warm-up estimate that loads a method's numba kernels before timing it.
 _WARM_UP_ROWS = 200
 
@@ -577,81 +569,6 @@ def _warm_up(label: str, estimator: Estimator, x, y, discrete_x, discrete_y) -> 
         mi_of_variables(estimator, x_var, y_var, emit_warnings=False)
 
 
-# -- executing units: inline, in processes, or on Dask --------------------------------
-
-
-@contextlib.contextmanager
-def _environment(variables: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _run_inline(units: Sequence[Unit]) -> Iterator[tuple[Unit, list[dict]]]:
-    for unit in units:
-        yield unit, compute_unit(unit)
-
-
-def _run_processes(units: Sequence[Unit], jobs: int) -> Iterator[tuple[Unit, list[dict]]]:
-    # spawn, not fork: numba's thread pool does not survive a fork; the environment is
-    # read by each new process before it imports numba.
-    context = multiprocessing.get_context("spawn")
-    with _environment(SINGLE_THREAD_ENVIRONMENT):
-        executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-        try:
-            futures = {executor.submit(compute_unit, unit): unit for unit in units}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        finally:
-            executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _mi_toolkit_version() -> str:
-    from mi_toolkit import __version__
-
-    return __version__
-
-
-def _run_dask(units: Sequence[Unit], scheduler: Any) -> Iterator[tuple[Unit, list[dict]]]:
-    try:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
-    except ImportError:
-        raise ValueError(
-            "--scheduler needs Dask: pip install 'mi-toolkit[dask]' (or pip install "
-            "'dask[distributed]'), here and on the cluster's workers"
-        ) from None
-    try:
-        client = Client(scheduler)
-    except (OSError, TimeoutError) as error:
-        raise OSError(
-            f"--scheduler {scheduler}: cannot reach the Dask scheduler ({error}); start it "
-            "with 'dask scheduler' and check the address"
-        ) from None
-    with client:
-        ours = _mi_toolkit_version()
-        theirs = client.submit(_mi_toolkit_version, pure=False).result()
-        if theirs != ours:
-            raise ValueError(
-                f"--scheduler {scheduler}: the workers run mi-toolkit {theirs}, this machine "
-                f"{ours}; install the same version on both"
-            )
-        futures = client.map(compute_unit, list(units), pure=False)
-        by_key = dict(zip((f.key for f in futures), units, strict=True))
-        try:
-            for future in dask_completed(futures):
-                yield by_key[future.key], future.result()
-        finally:
-            client.cancel(futures)
-
-
 # -- the run --------------------------------------------------------------------------
 
 
@@ -733,8 +650,7 @@ def run_accuracy(
         The rows of ``results.csv`` (as text) that belong to this grid, in the order
         of :meth:`AccuracyRun.cell_keys`.
     """
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"--jobs must be a positive integer; got {jobs!r}")
+    check_jobs(jobs)
     folder = Path(output)
     results, prepared = _prepare(run, folder, overwrite)
     folder.mkdir(exist_ok=True)
@@ -747,12 +663,7 @@ def run_accuracy(
     units = _units(run, finished)
     total = sum(len(unit.methods) for unit in units)
     report = progress_reporter("accuracy cells", total, progress if total else False)
-    if scheduler is not None:
-        stream = _run_dask(units, scheduler)
-    elif jobs > 1 and len(units) > 1:
-        stream = _run_processes(units, jobs)
-    else:
-        stream = _run_inline(units)
+    stream = run_all(compute_unit, units, jobs=jobs, scheduler=scheduler)
     done = 0
     with contextlib.closing(stream):
         for unit, cells in stream:

@@ -89,11 +89,12 @@ def _panel_kernel_sums(
     sq_rest,
     points,
     first_row,
+    ends,
     scale,
     cutoff,
     tolerance,
     careful,
-    groups,
+    groupings,
     total,
     same,
     col_total,
@@ -102,14 +103,19 @@ def _panel_kernel_sums(
     # gram[r, c] = <t_i, t_j> for i = first_row + r and j = first_row + c, so the panel
     # covers the pairs j >= i. Each pair's exp is computed once and credited to row i
     # here and to row j through this thread's column accumulator, halving the work.
-    n_rows, width = gram.shape
+    # ends[i] bounds j: the points are sorted along one direction, and points farther than
+    # the cutoff radius along it are farther in full, so their terms are negligible.
+    # Each grouping g (several label arrays over the same points) gets its own same-group
+    # sums from the same exp, so I(X;T) and I(T;Y) share one pass over the pairs.
+    n_rows = gram.shape[0]
+    n_groupings = groupings.shape[0]
     for r in prange(n_rows):
         thread = get_thread_id()
         i = first_row + r
-        group_i = groups[i]
         sum_all = 1.0  # the self term, exp(0)
-        sum_same = 1.0
-        for c in range(r + 1, width):
+        for g in range(n_groupings):
+            same[g, i] = 1.0
+        for c in range(r + 1, ends[i] - first_row):
             j = first_row + c
             norms = sq_panel[r] + sq_rest[c]
             distance = norms - 2.0 * gram[r, c]
@@ -128,11 +134,11 @@ def _panel_kernel_sums(
             term = math.exp(-arg)
             sum_all += term
             col_total[thread, j] += term
-            if groups[j] == group_i:
-                sum_same += term
-                col_same[thread, j] += term
+            for g in range(n_groupings):
+                if groupings[g, j] == groupings[g, i]:
+                    same[g, i] += term
+                    col_same[thread, g, j] += term
         total[i] = sum_all
-        same[i] = sum_same
 
 
 def _block_rows(n: int, budget: int) -> int:
@@ -148,23 +154,65 @@ def negligible_argument(n: int) -> float:
     return 40.0 + math.log(max(n, 1))
 
 
-def kernel_log_sums(
-    points: np.ndarray, groups: np.ndarray, scale: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """log S_i and log S_i^same with numba; ``groups`` are int64 labels."""
+def _sweep_order(centred: np.ndarray, scale: float, cutoff: float) -> tuple[np.ndarray, ...]:
+    """An order of the points along their widest direction, and per point the end of the
+    range of later points that may lie within the cutoff radius.
+
+    For a unit vector u, |u·(a − b)| ≤ ||a − b||: two points farther apart than the radius
+    sqrt(cutoff / scale) along u are farther apart in full, and their kernel term is
+    below e^-cutoff (negligible, see :func:`negligible_argument`). Along the principal
+    axis most far pairs are told apart this way, which skips them without a distance.
+    """
+    n = centred.shape[0]
+    if not scale > 0.0 or n < 2:  # scale 0 (or NaN): every pair counts
+        return np.arange(n), np.full(n, n, dtype=np.int64)
+    _, vectors = np.linalg.eigh(centred.T @ centred)
+    projection = centred @ vectors[:, -1]
+    order = np.argsort(projection, kind="stable")
+    projection = projection[order]
+    # The margin covers the rounding of the projections (values below 1 in magnitude).
+    radius = math.sqrt(cutoff / scale) * (1.0 + 1e-9) + 1e-12 if math.isfinite(scale) else 1e-12
+    ends = np.searchsorted(projection, projection + radius, side="right").astype(np.int64)
+    return order, ends
+
+
+def kernel_log_sums_grouped(
+    points: np.ndarray, groupings: list[np.ndarray], scale: float
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """log S_i, and log S_i^same for each of several label arrays, in one pass (numba).
+
+    Parameters
+    ----------
+    points : numpy.ndarray
+        ``(n, d)`` float64 points.
+    groupings : list of numpy.ndarray
+        int64 label arrays of length n; each gets its own same-group sums.
+    scale : float
+        The kernel scale c.
+
+    Returns
+    -------
+    log_total : numpy.ndarray
+        log S_i.
+    log_same : list of numpy.ndarray
+        log S_i^same per grouping, in the order given.
+    """
     # Centring costs nothing and shrinks the cancellation in ||a||^2 + ||b||^2 - 2 a.b.
     centred, scale = prepared_points(points, scale)
     n = centred.shape[0]
+    cutoff = negligible_argument(n)
+    order, ends = _sweep_order(centred, scale, cutoff)
+    centred = np.ascontiguousarray(centred[order])
+    labels = np.ascontiguousarray(np.stack([g[order] for g in groupings]).astype(np.int64))
     tolerance = rounding_tolerance(centred.shape[1])
     sq = np.einsum("ij,ij->i", centred, centred)
     careful = needs_exact_distances(sq, tolerance, scale)
     transposed = np.ascontiguousarray(centred.T)
     total = np.empty(n)
-    same = np.empty(n)
+    same = np.empty((len(groupings), n))
     threads = get_num_threads()
     col_total = np.zeros((threads, n))
-    col_same = np.zeros((threads, n))
-    cutoff = negligible_argument(n)
+    col_same = np.zeros((threads, len(groupings), n))
     rows = _block_rows(n, _BLOCK_ELEMENTS)
     buffer = np.empty(rows * n)
     # Single-threaded BLAS: its idle threads otherwise spin on the cores that the numba
@@ -172,19 +220,22 @@ def kernel_log_sums(
     with threadpool_limits(limits=1, user_api="blas"):
         for start in range(0, n, rows):
             stop = min(start + rows, n)
-            gram = buffer[: (stop - start) * (n - start)].reshape(stop - start, n - start)
-            np.matmul(centred[start:stop], transposed[:, start:], out=gram)
+            # Only the columns some row of the panel can reach (ends is non-decreasing).
+            width = max(int(ends[stop - 1]) - start, stop - start)
+            gram = buffer[: (stop - start) * width].reshape(stop - start, width)
+            np.matmul(centred[start:stop], transposed[:, start : start + width], out=gram)
             _panel_kernel_sums(
                 gram,
                 sq[start:stop],
                 sq[start:],
                 centred,
                 start,
+                ends,
                 scale,
                 cutoff,
                 tolerance,
                 careful,
-                groups,
+                labels,
                 total,
                 same,
                 col_total,
@@ -192,25 +243,33 @@ def kernel_log_sums(
             )
     total += col_total.sum(axis=0)
     same += col_same.sum(axis=0)
-    return np.log(total), np.log(same)
+    # Back to the caller's order of the points.
+    log_total = np.empty(n)
+    log_total[order] = np.log(total)
+    log_same = []
+    for g in range(len(groupings)):
+        unsorted = np.empty(n)
+        unsorted[order] = np.log(same[g])
+        log_same.append(unsorted)
+    return log_total, log_same
 
 
 def kernel_log_sums_torch(
-    points: np.ndarray, groups: np.ndarray, scale: float, device: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """The same sums in float64 torch on ``device`` ("cpu", "cuda", "cuda:1", ...)."""
+    points: np.ndarray, groupings: list[np.ndarray], scale: float, device: str
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """:func:`kernel_log_sums_grouped` in float64 torch on ``device`` ("cpu", "cuda", ...)."""
     import torch
 
     dev = torch.device(device)
     centred, scale = prepared_points(points, scale)
     t = torch.as_tensor(centred, dtype=torch.float64, device=dev)
-    g = torch.as_tensor(groups, device=dev)
+    labels = [torch.as_tensor(g, device=dev) for g in groupings]
     n = t.shape[0]
     sq = (t * t).sum(dim=1)
     tolerance = rounding_tolerance(t.shape[1])
     careful = needs_exact_distances(sq.cpu().numpy(), tolerance, scale)
     total = torch.empty(n, dtype=torch.float64, device=dev)
-    same = torch.empty(n, dtype=torch.float64, device=dev)
+    same = torch.empty((len(labels), n), dtype=torch.float64, device=dev)
     rows = _block_rows(n, _TORCH_BLOCK_ELEMENTS["cuda" if dev.type == "cuda" else "cpu"])
     for start in range(0, n, rows):
         stop = min(start + rows, n)
@@ -231,5 +290,6 @@ def kernel_log_sums_torch(
             kernel = dist.mul_(scale)
         kernel = kernel.neg_().exp_()
         total[start:stop] = kernel.sum(dim=1)
-        same[start:stop] = (kernel * (g[start:stop, None] == g[None, :])).sum(dim=1)
-    return torch.log(total).cpu().numpy(), torch.log(same).cpu().numpy()
+        for index, g in enumerate(labels):
+            same[index, start:stop] = (kernel * (g[start:stop, None] == g[None, :])).sum(dim=1)
+    return torch.log(total).cpu().numpy(), list(torch.log(same).cpu().numpy())

@@ -150,6 +150,16 @@ class Estimator:
             return self.mi_against_labels(x, y)
         return self.mi_continuous(x, y)
 
+    def mutual_information_pair(
+        self, x: Variable, t: Variable, y: Variable
+    ) -> tuple[Estimate, Estimate] | None:
+        """I(x; t) and I(t; y) with work shared between them, or None where nothing is.
+
+        A method overrides this when both share a costly step (kde: one pass over the
+        pairs of t); each value must equal :meth:`mutual_information`'s.
+        """
+        return None
+
     def mi_continuous(self, x: Variable, y: Variable) -> Estimate:
         """I(x; y) for two continuous variables."""
         raise NotImplementedError

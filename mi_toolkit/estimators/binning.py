@@ -218,6 +218,19 @@ class BinningEstimator(Estimator):
         if variable.discrete or self.strategy == "none":
             labels, n_groups = variable.groups()
             return labels, n_groups, 0
+        # Kept on the variable: a layer's bins serve both I(X;T) and I(T;Y).
+        return variable.derived(("binning", self), lambda: self._binned_codes(variable))
+
+    def _log_probabilities(self, variable: Variable) -> np.ndarray:
+        """log p̂ of each sample's group (bin), computed once per variable."""
+
+        def compute() -> np.ndarray:
+            labels, n_groups, _ = self._codes(variable)
+            return log_group_probabilities(labels, n_groups)
+
+        return variable.derived(("binning log p", self), compute)
+
+    def _binned_codes(self, variable: Variable) -> tuple[np.ndarray, int, int]:
         bins, outside = self._bin(variable.values)
         labels, n_groups = Variable(variable.name, bins, True).groups()
         return labels, n_groups, outside
@@ -242,10 +255,19 @@ class BinningEstimator(Estimator):
         # is binned first), so this method replaces the base class's per-case dispatch.
         x_labels, x_groups, x_outside = self._codes(x)
         y_labels, y_groups, y_outside = self._codes(y)
-        joint_labels, joint_groups = group_pairs(x_labels, y_labels)
-        log_p_x = log_group_probabilities(x_labels, x_groups)
-        log_p_y = log_group_probabilities(y_labels, y_groups)
-        terms = log_group_probabilities(joint_labels, joint_groups) - log_p_x - log_p_y
+        log_p_x = self._log_probabilities(x)
+        log_p_y = self._log_probabilities(y)
+        n = x_labels.shape[0]
+        # When one side's samples are all distinct (the plane's inputs), the joint groups
+        # are that side's own, and the pairs need no grouping.
+        if x_groups == n:
+            joint_groups, log_p_joint = x_groups, log_p_x
+        elif y_groups == n:
+            joint_groups, log_p_joint = y_groups, log_p_y
+        else:
+            joint_labels, joint_groups = group_pairs(x_labels, y_labels)
+            log_p_joint = log_group_probabilities(joint_labels, joint_groups)
+        terms = log_p_joint - log_p_x - log_p_y
         value, standard_error = mean_with_standard_error(terms)
         value = max(value, 0.0)  # rounding can leave -1e-17 for independent labels
         h_x = -float(log_p_x.mean())

@@ -68,7 +68,7 @@ from mi_toolkit._grouping import log_group_probabilities
 from mi_toolkit._registry import register
 from mi_toolkit._validation import Variable, check_choice, check_positive
 from mi_toolkit.estimators._device import check_device, resolve_backend
-from mi_toolkit.estimators._kde_kernels import kernel_log_sums, kernel_log_sums_torch
+from mi_toolkit.estimators._kde_kernels import kernel_log_sums_grouped, kernel_log_sums_torch
 from mi_toolkit.estimators.base import (
     Estimate,
     Estimator,
@@ -120,14 +120,17 @@ class KDEEstimator(Estimator):
         check_choice(self.bound, "bound", BOUNDS)
         check_device(self.device)
 
-    def _log_sums(self, points: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _log_sums(
+        self, points: np.ndarray, groupings: list[np.ndarray]
+    ) -> tuple[np.ndarray, list[np.ndarray], str]:
+        """log Σ_j K_ij, and per label array log Σ_{j in i's group} K_ij, in one pass."""
         # The lower bound is the upper one at 4σ², hence 1/(8σ²) instead of 1/(2σ²).
         width = 2.0 if self.bound == "upper" else 8.0
         scale = 1.0 / (width * self.noise_variance)
         backend = resolve_backend(self.device)
         if backend is None:
-            return (*kernel_log_sums(points, groups, scale), "numba")
-        return (*kernel_log_sums_torch(points, groups, scale, backend), f"torch:{backend}")
+            return (*kernel_log_sums_grouped(points, groupings, scale), "numba")
+        return (*kernel_log_sums_torch(points, groupings, scale, backend), f"torch:{backend}")
 
     def _entropy_from_sums(self, log_total: np.ndarray, d: int) -> float:
         n = log_total.shape[0]
@@ -137,17 +140,54 @@ class KDEEstimator(Estimator):
 
     def entropy(self, x: Variable) -> Estimate:
         groups = np.zeros(x.n_samples, dtype=np.int64)
-        log_total, _, backend = self._log_sums(x.values, groups)
+        log_total, _, backend = self._log_sums(x.values, [groups])
         value = self._entropy_from_sums(log_total, x.n_features)
         _, standard_error = mean_with_standard_error(log_total)
         return Estimate(value, standard_error, details={"backend": backend})
 
+    @staticmethod
+    def _sides(x: Variable, y: Variable) -> tuple[Variable, Variable]:
+        """(grouped, noisy): the rule of the module docstring for which argument is noisy."""
+        return (y, x) if (y.discrete and not x.discrete) else (x, y)
+
     def mutual_information(self, x: Variable, y: Variable) -> Estimate:
         # One rule for every case (module docstring: which argument is noisy), so this
         # method replaces the base class's per-case dispatch.
-        grouped, noisy = (y, x) if (y.discrete and not x.discrete) else (x, y)
+        grouped, noisy = self._sides(x, y)
+        labels, _ = grouped.groups()
+        log_total, (log_same,), backend = self._log_sums(noisy.values, [labels])
+        return self._estimate_from_sums(x, y, log_total, log_same, backend)
+
+    def mutual_information_pair(
+        self, x: Variable, t: Variable, y: Variable
+    ) -> tuple[Estimate, Estimate] | None:
+        """I(x; t) and I(t; y) from one pass over the pairs when t is the noisy side of both.
+
+        H(T+Z) (the sums over all pairs) is shared, and both arguments' same-group sums
+        come from the same kernel terms; each value equals :meth:`mutual_information`'s.
+        """
+        grouped_x, noisy_xt = self._sides(x, t)
+        grouped_y, noisy_ty = self._sides(t, y)
+        if noisy_xt is not t or noisy_ty is not t:
+            return None
+        groupings = [grouped_x.groups()[0], grouped_y.groups()[0]]
+        log_total, (same_x, same_y), backend = self._log_sums(t.values, groupings)
+        return (
+            self._estimate_from_sums(x, t, log_total, same_x, backend),
+            self._estimate_from_sums(t, y, log_total, same_y, backend),
+        )
+
+    def _estimate_from_sums(
+        self,
+        x: Variable,
+        y: Variable,
+        log_total: np.ndarray,
+        log_same: np.ndarray,
+        backend: str,
+    ) -> Estimate:
+        """I(x; y) from the kernel sums of the noisy side (the formula of the module)."""
+        grouped, noisy = self._sides(x, y)
         labels, n_groups = grouped.groups()
-        log_total, log_same, backend = self._log_sums(noisy.values, labels)
         log_p_group = log_group_probabilities(labels, n_groups)
         terms = -log_p_group - (log_total - log_same)
         value, standard_error = mean_with_standard_error(terms)
