@@ -272,14 +272,19 @@ class KSGEstimator(Estimator):
         )
         return dist[:, -1], n_x, n_y, engine
 
-    def _ksg_terms(self, n: int, n_x: np.ndarray, n_y: np.ndarray) -> np.ndarray:
-        """The per-sample terms of KSG's variant 1 or 2 (module docstring)."""
+    def _ksg_terms(
+        self, n: int, n_x: np.ndarray, n_y: np.ndarray, k: float | np.ndarray
+    ) -> np.ndarray:
+        """The per-sample terms of KSG's variant 1 or 2 (module docstring).
+
+        ``k`` is the neighbour order, or per sample k̃_i of the mixed rule (variant 1).
+        """
         if self.variant == 1:
             marginal = digamma(n_x + 1) + digamma(n_y + 1)
-            constant = digamma(self.k) + digamma(n)
+            constant = digamma(k) + digamma(n)
         else:
             marginal = digamma(n_x) + digamma(n_y)
-            constant = digamma(self.k) - 1.0 / self.k + digamma(n)
+            constant = digamma(k) - 1.0 / k + digamma(n)
         return constant - marginal
 
     def _prepare_pair(self, x: Variable, y: Variable) -> tuple[PreparedBlock, PreparedBlock, dict]:
@@ -302,15 +307,15 @@ class KSGEstimator(Estimator):
         if self.ties == "refuse":
             check_distinct_rows(joint, "(x, y)", self.name)
         radius, n_x, n_y, engine = self._radii_and_counts(x_values, y_values)
+        k_used: float | np.ndarray = self.k
         if self.ties == "mixed":
-            k_tilde = repeats_at_atoms(joint, radius, self.k)
+            k_used = repeats_at_atoms(joint, radius, self.k)
             n_x = repeats_at_atoms(x_values, radius, n_x)
             n_y = repeats_at_atoms(y_values, radius, n_y)
             info["tied_samples"] = int(np.count_nonzero(radius == 0.0))
-            terms = digamma(k_tilde) + digamma(n) - digamma(n_x + 1) - digamma(n_y + 1)
         else:
             check_positive_radii(radius, "(x, y)", self.name)
-            terms = self._ksg_terms(n, n_x, n_y)
+        terms = self._ksg_terms(n, n_x, n_y, k_used)
         value, standard_error = knn_mean_and_error(self, terms, x, y)
         return Estimate(
             value=value,
