@@ -154,7 +154,7 @@ class AutoEstimator(Estimator):
         )
 
     def mi_discrete(self, x: Variable, y: Variable) -> Estimate:
-        estimate = BinningEstimator().mi_discrete(x, y)
+        estimate = BinningEstimator().mutual_information(x, y)
         return _with_choice(estimate, "binning", "both sides are discrete: the exact plug-in value")
 
     def mi_continuous(self, x: Variable, y: Variable) -> Estimate:
