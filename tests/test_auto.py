@@ -47,12 +47,29 @@ def test_student_t_with_identity_dispersion_is_measured_through_the_radii():
     assert abs(result.value - task.mutual_information) < Z * result.standard_error + 0.05
 
 
-def test_high_dimensional_gaussian_goes_to_the_copula():
+def test_high_dimensional_gaussian_goes_to_a_closed_form():
     x, y, truth = gaussian_pairs(15, 3000, 2, rho=0.5)
     result = estimate_mi(x, y, "auto")
     assert "ksg" not in result.details["candidates"]  # 30 dimensions: KSG is not tried
-    assert result.details["chosen"] == ["gcmi", "gcmi"]
+    assert "gaussian" in result.details["candidates"]  # every column passes for normal
+    assert set(result.details["chosen"]) <= {"gcmi", "gaussian"}
     assert abs(result.value - truth) < Z * result.standard_error
+
+
+def test_high_mi_gaussian_is_read_on_all_samples_by_the_closed_form():
+    # 2 pairs carrying 20 nats: ranks cannot resolve such correlations, the closed form
+    # on the raw values can; it leads clearly on both halves, so all samples are used.
+    x, y, truth = gaussian_pairs(2, 4000, 3, rho=float(np.sqrt(1 - np.exp(-20.0))))
+    result = estimate_mi(x, y, "auto")
+    assert result.details["chosen"] == ["gaussian", "gaussian"]
+    assert result.details["read_on"].startswith("all samples")
+    assert abs(result.value - truth) < Z * result.standard_error
+
+
+def test_a_heavy_tailed_column_keeps_the_closed_form_out():
+    task = get_task("student-identity-2-2-1")
+    x, y = task.sample(3000, seed=4)
+    assert "gaussian" not in estimate_mi(x, y, "auto").details["candidates"]
 
 
 def test_relu_layer_ties_use_the_mixed_rule():
