@@ -64,7 +64,7 @@ from mi_toolkit.estimators.base import Estimate, Estimator
 from mi_toolkit.estimators.binning import BinningEstimator
 from mi_toolkit.estimators.cca import hash_halves
 from mi_toolkit.estimators.gaussian import GaussianEstimator
-from mi_toolkit.estimators.gcmi import GaussianCopulaEstimator
+from mi_toolkit.estimators.gcmi import GaussianCopulaEstimator, gaussian_entropy_bias
 from mi_toolkit.estimators.ksg import KSGEstimator
 from mi_toolkit.result import EstimateWarning
 
@@ -133,6 +133,24 @@ def _marginals_look_gaussian(x: Variable, y: Variable) -> bool:
     return bool(np.min(normaltest(columns, axis=0).pvalue) > NORMALITY_LEVEL / columns.shape[1])
 
 
+def _corrected_gaussian(x: Variable, y: Variable) -> Estimate:
+    """The Gaussian closed form less its ψ bias (as in gcmi), which reaches 0.5 nats at 50×50.
+
+    Uncorrected, the sample-covariance MI is biased upwards by about d_x d_y / 2N and
+    would win the choice on high-dimensional Gaussian data for that reason alone.
+    """
+    plain = GaussianEstimator().mutual_information(x, y)
+    n, d_x, d_y = x.n_samples, x.n_features, y.n_features
+    bias = (
+        gaussian_entropy_bias(d_x, n)
+        + gaussian_entropy_bias(d_y, n)
+        - gaussian_entropy_bias(d_x + d_y, n)
+    )
+    return dataclasses.replace(
+        plain, value=plain.value - bias, bias_note="bias-corrected as in gcmi (Ince et al. 2017)"
+    )
+
+
 def _has_repeats(variable: Variable) -> bool:
     return variable.groups()[1] < variable.n_samples
 
@@ -191,8 +209,8 @@ class AutoEstimator(Estimator):
                 Candidate(
                     "gaussian",
                     "every column passes a normality test: the closed form on the raw "
-                    "values, which ranks cannot match at high MI",
-                    GaussianEstimator().mutual_information,
+                    "values (bias-corrected), which ranks cannot match at high MI",
+                    _corrected_gaussian,
                 )
             )
         if x.n_features + y.n_features <= KNN_MAX_DIMENSION:
