@@ -39,6 +39,7 @@ CASES = (
             "kl": {},
             "ksg": {},
             "mine": {},
+            "auto": {},
         },
     ),
     DemoCase(
@@ -50,18 +51,26 @@ CASES = (
             "kl": {},
             "ksg": {},
             "mine": {},
+            "auto": {},
         },
+    ),
+    DemoCase(
+        # Student-t with identity dispersion: rank correlations are zero, so only the
+        # kNN methods and auto (through the radii) see the dependence.
+        "student-identity-3-3-2",
+        5000,
+        {"gaussian": {}, "gcmi": {}, "kl": {}, "ksg": {}, "auto": {}},
     ),
     DemoCase(
         "bits12-identity",
         4096,
-        {"binning": {}, "kde": {"noise_variance": 1e-3}},
+        {"binning": {}, "kde": {"noise_variance": 1e-3}, "auto": {}},
         enumerate_inputs=True,
     ),
     DemoCase(
         "bits12-popcount",
         4096,
-        {"binning": {}, "kde": {"noise_variance": 1e-3}},
+        {"binning": {}, "kde": {"noise_variance": 1e-3}, "auto": {}},
         enumerate_inputs=True,
     ),
 )
@@ -88,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     # Only the methods some case runs: a column of dashes says nothing.
     used = {method for case in CASES for method in case.methods}
     methods = [m for m in list_methods() if m in used]
-    header = f"{'case':<20} {'n':>6} {'truth':>7} " + " ".join(f"{m:>14}" for m in methods)
+    width = max(len(case.task) for case in CASES)
+    header = f"{'case':<{width}} {'n':>6} {'truth':>7} " + " ".join(f"{m:>14}" for m in methods)
     print(f"Estimates in {args.units}; '—' marks a method that does not estimate that MI.")
     print(header)
     print("-" * len(header), flush=True)
@@ -108,6 +118,6 @@ def run(args: argparse.Namespace) -> int:
             error = f"±{result.standard_error:.3f}" if result.standard_error else ""
             cells.append(f"{result.value:>7.3f}{error:>7}")
         truth = task.mutual_information * scale
-        print(f"{case.task:<20} {len(x):>6} {truth:>7.3f} " + " ".join(cells))
+        print(f"{case.task:<{width}} {len(x):>6} {truth:>7.3f} " + " ".join(cells))
     print(f"\n{len(CASES)} cases in {time.perf_counter() - started:.1f} s.")
     return 0

@@ -69,6 +69,7 @@ WARNING_KINDS: Mapping[str, str] = {
     "only the estimator's bias can explain",
     "knn_entropy_bias": "a kNN entropy in a dimension too high for its sample size, where the "
     "k-NN bias dominates",
+    "knn_saturation": "a kNN estimate above 5 nats, where kNN estimates saturate below the truth",
 }
 
 

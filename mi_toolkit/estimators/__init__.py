@@ -6,6 +6,7 @@ a method name, e.g. ``estimate_mi(x, y, KSG(k=5))``; the short names below are t
 """
 
 from mi_toolkit.estimators import (  # noqa: F401  (registration)
+    auto,
     binning,
     cca,
     gaussian,
@@ -15,6 +16,7 @@ from mi_toolkit.estimators import (  # noqa: F401  (registration)
     ksg,
     neural,
 )
+from mi_toolkit.estimators.auto import AutoEstimator as Auto
 from mi_toolkit.estimators.base import Estimate, Estimator, UndefinedEstimate
 from mi_toolkit.estimators.binning import BinningEstimator as Binning
 from mi_toolkit.estimators.cca import CCABoundEstimator as CCABound
@@ -35,6 +37,7 @@ __all__ = [
     "MINE",
     "NWJ",
     "SMILE",
+    "Auto",
     "Binning",
     "CCABound",
     "Estimate",

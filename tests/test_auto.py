@@ -1,0 +1,110 @@
+"""Method "auto": its choice is recorded, reproducible, and cannot inflate the estimate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _cases import Z, gaussian_pairs, relu_channel_mi, two_class_mixture
+
+from mi_toolkit import estimate_mi
+from mi_toolkit.estimators.auto import robust_radius
+from mi_toolkit.synthetic import get_task
+
+
+def test_the_choice_is_recorded_and_the_same_for_the_same_seed():
+    x, y, truth = gaussian_pairs(2, 2000, 0, rho=0.6)
+    first, again = estimate_mi(x, y, "auto"), estimate_mi(x, y, "auto")
+    assert first.value == again.value
+    assert first.details["chosen"] == again.details["chosen"]
+    assert set(first.details["chosen"]) <= set(first.details["candidates"])
+    assert all(first.details["reasons"][label] for label in first.details["candidates"])
+    assert abs(first.value - truth) < Z * first.standard_error
+
+
+def test_the_choice_does_not_inflate_the_estimate_under_independence():
+    # 30 independent data sets: the mean of auto's estimates is within its standard error
+    # of 0, while keeping the largest candidate on the same data is biased upwards (the
+    # selection bias the cross-fitting avoids, measured here so that the test can fail).
+    rng = np.random.default_rng(1)
+    auto, same_data = [], []
+    for _ in range(30):
+        x, y = rng.standard_normal((600, 2)), rng.standard_normal((600, 2))
+        result = estimate_mi(x, y, "auto")
+        auto.append(result.value)
+        same_data.append(max(np.mean(v) for v in result.details["candidates"].values()))
+    auto, same_data = np.array(auto), np.array(same_data)
+    standard_error = auto.std(ddof=1) / np.sqrt(auto.size)
+    assert abs(auto.mean()) < 3 * standard_error
+    assert same_data.mean() - auto.mean() > 3 * standard_error
+
+
+def test_student_t_with_identity_dispersion_is_measured_through_the_radii():
+    # Rank correlation is zero here, so gcmi and ksg see little; the radii carry it all.
+    task = get_task("student-identity-3-3-2")
+    x, y = task.sample(4000, seed=3)
+    result = estimate_mi(x, y, "auto")
+    assert result.details["chosen"] == ["ksg on radii", "ksg on radii"]
+    assert abs(result.value - task.mutual_information) < Z * result.standard_error + 0.05
+
+
+def test_high_dimensional_gaussian_goes_to_a_closed_form():
+    x, y, truth = gaussian_pairs(15, 3000, 2, rho=0.5)
+    result = estimate_mi(x, y, "auto")
+    assert "ksg" not in result.details["candidates"]  # 30 dimensions: KSG is not tried
+    assert "gaussian" in result.details["candidates"]  # every column passes for normal
+    assert set(result.details["chosen"]) <= {"gcmi", "gaussian"}
+    assert abs(result.value - truth) < Z * result.standard_error
+
+
+def test_high_mi_gaussian_is_read_on_all_samples_by_the_closed_form():
+    # 2 pairs carrying 20 nats: ranks cannot resolve such correlations, the closed form
+    # on the raw values can; it leads clearly on both halves, so all samples are used.
+    x, y, truth = gaussian_pairs(2, 4000, 3, rho=float(np.sqrt(1 - np.exp(-20.0))))
+    result = estimate_mi(x, y, "auto")
+    assert result.details["chosen"] == ["gaussian", "gaussian"]
+    assert result.details["read_on"].startswith("all samples")
+    assert abs(result.value - truth) < Z * result.standard_error
+
+
+def test_a_heavy_tailed_column_keeps_the_closed_form_out():
+    task = get_task("student-identity-2-2-1")
+    x, y = task.sample(3000, seed=4)
+    assert "gaussian" not in estimate_mi(x, y, "auto").details["candidates"]
+
+
+def test_relu_layer_ties_use_the_mixed_rule():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(4000)
+    y = np.maximum(x + 0.5 * rng.standard_normal(4000), 0.0)
+    result = estimate_mi(x, y, "auto")
+    assert "mixed rule" in result.details["reasons"]["ksg"]
+    assert np.isfinite(result.value)
+    assert abs(result.value - relu_channel_mi(0.5)) < Z * result.standard_error
+
+
+def test_against_labels():
+    t, labels, truth = two_class_mixture(3000, separation=2.0, seed=4)
+    result = estimate_mi(t, labels, "auto", discrete_y=True)
+    assert abs(result.value - truth) < Z * result.standard_error
+
+
+def test_both_discrete_is_the_plug_in_value():
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 4, 500)
+    b = (a + rng.integers(0, 2, 500)) % 4
+    result = estimate_mi(a, b, "auto", discrete_x=True, discrete_y=True)
+    assert result.value == estimate_mi(a, b, "binning", discrete_x=True, discrete_y=True).value
+    assert result.details["chosen"] == ["binning"]
+
+
+def test_radius_is_robust_to_a_heavy_tailed_column():
+    rng = np.random.default_rng(6)
+    values = np.column_stack([rng.standard_cauchy(1000), rng.standard_normal(1000)])
+    radius = robust_radius(values)
+    assert radius.shape == (1000, 1) and np.isfinite(radius).all()
+
+
+def test_too_few_samples_names_the_need():
+    rng = np.random.default_rng(7)
+    with pytest.raises(ValueError, match="'auto' needs at least 100"):
+        estimate_mi(rng.standard_normal(80), rng.standard_normal(80), "auto")
