@@ -72,7 +72,10 @@ def test_missing_dump_and_unknown_method(tmp_path, capsys, no_estimates):
     with pytest.raises(SystemExit) as exit_code:
         _plane(tmp_path, "--method", "copula")
     assert exit_code.value.code == 2
-    assert "invalid choice: 'copula' (choose from 'binning', 'gaussian'" in capsys.readouterr().err
+    assert (
+        "invalid choice: 'copula' (choose from 'binning', 'cca', 'gaussian', 'gcmi'"
+        in capsys.readouterr().err
+    )
 
 
 def test_unwritable_output_folder(dump, tmp_path, capsys, monkeypatch, no_estimates):
@@ -102,7 +105,7 @@ def test_help_shows_defaults_and_methods(capsys):
     with pytest.raises(SystemExit):
         main(["plane", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "{binning,gaussian,infonce,kde,kl,ksg,mine,nwj,smile}" in text
+    assert "{binning,cca,gaussian,gcmi,infonce,kde,kl,ksg,mine,nwj,smile}" in text
     assert "(default: binning)" in text and "(default: bits)" in text
 
 

@@ -7,7 +7,9 @@ a method name, e.g. ``estimate_mi(x, y, KSG(k=5))``; the short names below are t
 
 from mi_toolkit.estimators import (  # noqa: F401  (registration)
     binning,
+    cca,
     gaussian,
+    gcmi,
     kde,
     kl,
     ksg,
@@ -15,7 +17,9 @@ from mi_toolkit.estimators import (  # noqa: F401  (registration)
 )
 from mi_toolkit.estimators.base import Estimate, Estimator, UndefinedEstimate
 from mi_toolkit.estimators.binning import BinningEstimator as Binning
+from mi_toolkit.estimators.cca import CCABoundEstimator as CCABound
 from mi_toolkit.estimators.gaussian import GaussianEstimator as Gaussian
+from mi_toolkit.estimators.gcmi import GaussianCopulaEstimator as GaussianCopula
 from mi_toolkit.estimators.kde import KDEEstimator as KDE
 from mi_toolkit.estimators.kl import KLEstimator as KL
 from mi_toolkit.estimators.ksg import KSGEstimator as KSG
@@ -32,9 +36,11 @@ __all__ = [
     "NWJ",
     "SMILE",
     "Binning",
+    "CCABound",
     "Estimate",
     "Estimator",
     "Gaussian",
+    "GaussianCopula",
     "InfoNCE",
     "UndefinedEstimate",
 ]

@@ -80,6 +80,25 @@ exact for the linear map; the MI is then the same whatever the units of each col
 raw data, multiplying x by 1000 took a 0.85-nat estimate to −6.05). ``"none"`` keeps the
 raw geometry, rescaled by one exact power of two (and the entropy corrected by d log 2 per
 power) so that squared distances neither underflow near 1e-160 nor overflow near 1e300.
+``"copula"`` replaces each column by its Gaussian-copula normal scores Φ⁻¹(r / (N + 1))
+(average ranks r; Ince et al. 2017): the MI of the population is unchanged, heavy tails
+and skewed marginals no longer stretch the kNN balls, and the entropies are those of the
+transformed data, so it serves MI only (``estimate_entropy`` refuses it). The scores of
+one column are a lattice (the N(0, 1) quantiles), on which a KL entropy is biased up by
+0.46 nats at k = 3 for lack of the spread of random samples; a one-column side therefore
+gets its exact terms −log φ(s_i) (the scores' density is φ by construction). Blocks of
+two or more columns keep a smaller share of the lattice bias: on 2+2-D Gaussian pairs
+(I = 0.446, N = 3,000) 0.52 against 0.47 with "standardize", on 3+3-D 0.72 against 0.70
+(I = 0.669). Against labels the within-class scores are part of a lattice, with no exact
+terms, so ``"copula"`` is refused there (use ``ksg``, whose marginal counts are exact on
+ranks, or ``gcmi``).
+
+Warnings where the estimate cannot be right: an MI estimate below 0 by more than 3
+standard errors (kind ``"negative_estimate"``; kl gave −3.8 nats on the 50+50-D dense
+Gaussian of the Beyond-Normal suite at N = 5,000), and an entropy in more than 10
+dimensions whose k-th neighbour balls span more than 0.6 of the data's spread, (k/N)^(1/d)
+> 0.6, where the measured bias exceeds a third of a nat (kind ``"knn_entropy_bias"``;
+:func:`high_dimension_entropy_warnings` lists the measurements).
 
 Degenerate input, refused or handled before any search rather than answered wrongly:
 
@@ -123,6 +142,7 @@ from mi_toolkit.estimators._knn_common import (
     check_positive_radii,
     check_search,
     knn_bias_note,
+    negative_estimate_warnings,
     prepare_block,
     prepare_pair,
     record_dropped,
@@ -139,7 +159,7 @@ from mi_toolkit.result import EstimateWarning
 
 _DEFAULT_K = 3
 #: "rank" is not offered: it preserves MI but not entropies, which KL estimates.
-TRANSFORMS = ("standardize", "none")
+TRANSFORMS = ("standardize", "none", "copula")
 # Default k for weighted KL: the smallest k from _MIN_WEIGHTED_K whose weights stay within
 # ±_MAX_WEIGHT, searched up to _MAX_WEIGHTED_K.
 _MIN_WEIGHTED_K = 5
@@ -234,6 +254,53 @@ def _whiten(values: np.ndarray, name: str) -> tuple[np.ndarray, float]:
     return np.ascontiguousarray(whitened), float(np.log(np.diag(factor)).sum())
 
 
+# Where a KL entropy warns that its bias dominates (see high_dimension_entropy_warnings).
+_BIAS_MIN_DIM = 11
+_BIAS_RELATIVE_RADIUS = 0.6
+
+
+def high_dimension_entropy_warnings(d: int, n: int, k: int) -> tuple[EstimateWarning, ...]:
+    """Warn where the k-NN bias of a KL entropy dominates: d > 10 and (k/N)^(1/d) > 0.6.
+
+    (k/N)^(1/d) is the typical k-th neighbour distance relative to the spread of the
+    data (the ball holding a fraction k/N of the samples). The KL estimate assumes the
+    density constant over that ball; measured on N(0, I_d) with k = 3 (bias of the
+    entropy): d = 12 +0.43 nats at N = 500 (ratio 0.65) but +0.10 at N = 2,000 (0.58);
+    d = 16 +0.96, +0.65, +0.37 at N = 500, 2,000, 8,000 (0.73, 0.67, 0.61); d = 24 +2.2
+    to +1.2 and d = 32 +3.4 to +2.3 over the same N (all above 0.7). In 8 or fewer
+    dimensions it stayed within 0.1 nats from N = 500 on.
+    """
+    ratio = (k / n) ** (1.0 / d)
+    if d < _BIAS_MIN_DIM or ratio <= _BIAS_RELATIVE_RADIUS:
+        return ()
+    needed = k * _BIAS_RELATIVE_RADIUS ** (-d)
+    return (
+        EstimateWarning(
+            "knn_entropy_bias",
+            f"A Kozachenko–Leonenko entropy in {d} dimensions from {n} samples: the k = {k} "
+            f"nearest-neighbour balls span about (k/N)^(1/d) = {ratio:.2f} of the data's "
+            "spread, where the estimator's bias dominates (on N(0, I) in 16 dimensions it "
+            "was +0.65 nats at N = 2,000 and +0.37 at 8,000; in 24, +1.2 at 8,000). Trust "
+            f"it only with about {needed:.3g} samples or more, reduce the dimension first, "
+            "or use method 'gaussian' if the data are close to Gaussian.",
+        ),
+    )
+
+
+def _exact_for_scores(terms: np.ndarray, values: np.ndarray, transform: str) -> np.ndarray:
+    """−log φ(s_i) in place of the kNN terms of a one-column block of normal scores.
+
+    The normal scores of one column are the N(0, 1) quantiles Φ⁻¹(r / (N + 1)): a
+    deterministic, evenly filled lattice, whose k-th neighbour distances lack the spread
+    of a random sample, and on which the Kozachenko–Leonenko entropy comes out high
+    (+0.46 nats at k = 3, N = 3,000). Their density is φ by construction, so the exact
+    per-sample term is used instead.
+    """
+    if transform != "copula" or values.shape[1] != 1:
+        return terms
+    return 0.5 * math.log(2.0 * math.pi) + 0.5 * values[:, 0] ** 2
+
+
 def _column_names(name: str, columns: np.ndarray) -> list[str]:
     return [f"{name}[{j}]" for j in columns]
 
@@ -257,7 +324,7 @@ class KLEstimator(Estimator):
         Use the weighted estimator of Berrett, Samworth & Yuan (2019).
     whiten : bool
         Whiten each block by its own sample covariance before the search.
-    transform : {"standardize", "none"}
+    transform : {"standardize", "none", "copula"}
         Preprocessing of each column before the search.
     algorithm : {"auto", "grid", "tree", "brute"}
         The neighbour search.
@@ -382,6 +449,12 @@ class KLEstimator(Estimator):
         return block
 
     def entropy(self, x: Variable) -> Estimate:
+        if self.transform == "copula":
+            raise ValueError(
+                "method 'kl': transform='copula' maps each column to normal scores, which "
+                "keeps mutual information but changes the entropy; pass "
+                "transform='standardize' (or 'none') to estimate an entropy"
+            )
         info: dict = {}
         block = self._checked(x, prepare_block(x.values, self.transform), info)
         if block.dropped.size:
@@ -393,7 +466,11 @@ class KLEstimator(Estimator):
             )
         terms = self._entropy_terms(block.values, x.name, info) + block.log_scale
         value, standard_error = knn_mean_and_error(self, terms, x)
-        return Estimate(value, standard_error, self._weight_warnings(info), details=info)
+        k = self.k if self.k is not None else info["k"][x.name]
+        warnings = self._weight_warnings(info) + high_dimension_entropy_warnings(
+            block.values.shape[1], x.n_samples, k
+        )
+        return Estimate(value, standard_error, warnings, details=info)
 
     # -- mutual information ---------------------------------------------------------------
 
@@ -413,6 +490,10 @@ class KLEstimator(Estimator):
             h_x = self._entropy_terms(x_block.values, x.name, info)
             h_y = self._entropy_terms(y_block.values, y.name, info)
             h_xy = self._entropy_terms(joint, "(x, y)", info)
+        h_x, h_y = (
+            _exact_for_scores(h, block.values, self.transform)
+            for h, block in ((h_x, x_block), (h_y, y_block))
+        )
         value, standard_error = knn_mean_and_error(self, h_x + h_y - h_xy, x, y)
         joint_dim = x.n_features + y.n_features
         # The transform's log-volume change cancels from the MI; the entropies take it back.
@@ -420,7 +501,8 @@ class KLEstimator(Estimator):
         return Estimate(
             value=value,
             standard_error=standard_error,
-            warnings=self._weight_warnings(info),
+            warnings=self._weight_warnings(info)
+            + negative_estimate_warnings(value, standard_error, "kl"),
             components={
                 "H(x)": float(h_x.mean()) + shift_x,
                 "H(y)": float(h_y.mean()) + shift_y,
@@ -431,6 +513,14 @@ class KLEstimator(Estimator):
         )
 
     def mi_against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
+        if self.transform == "copula":
+            raise ValueError(
+                "method 'kl' with transform='copula' is for two continuous variables: the "
+                "normal scores within a class lie on part of a lattice, where the "
+                "Kozachenko–Leonenko entropies are biased (−0.13 nats against 0.11 on a "
+                "1-D two-class mixture); use method 'ksg' with transform='copula', or "
+                "'gcmi', against labels"
+            )
         info: dict = {}
         k_floor = 1 if self.k is None else self.k
         # Classes first: an undefined estimate (one sample per class) fails before any search.
@@ -457,7 +547,8 @@ class KLEstimator(Estimator):
         return Estimate(
             value=value,
             standard_error=standard_error,
-            warnings=self._weight_warnings(info),
+            warnings=self._weight_warnings(info)
+            + negative_estimate_warnings(value, standard_error, "kl"),
             components={
                 f"H({continuous.name})": h,
                 f"H({continuous.name}|{labels.name})": h - value,
