@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "plane": ("mi_toolkit._plane_cli", "I(X;T) and I(T;Y) per layer and epoch of a saved dump"),
     "train": ("mi_toolkit.nets.cli", "train a preset network and write its activation dump"),
     "bench": ("mi_toolkit._bench_cli", "benchmarks: accuracy against known truth, speed"),
+    "reproduce": ("mi_toolkit._reproduce_cli", "run the studies' experiments, one per claim"),
 }
 DEFAULT_SUBCOMMAND = "demo"
 #: Exceptions that mean the user asked for something that cannot be done, not a bug: the

@@ -10,7 +10,14 @@ from pathlib import Path
 CORE = Path(__file__).resolve().parents[1] / "mi_toolkit"
 # The command line and the benchmarks are the application layer above core, synthetic and
 # nets (paths relative to mi_toolkit/; a folder stands for everything under it).
-APPLICATION_MODULES = ("cli.py", "_demo.py", "_bench_cli.py", "benchmarking/")
+APPLICATION_MODULES = (
+    "cli.py",
+    "_demo.py",
+    "_bench_cli.py",
+    "_reproduce_cli.py",
+    "benchmarking/",
+    "experiments/",
+)
 FORBIDDEN = ("mi_toolkit.synthetic", "mi_toolkit.nets")
 
 
