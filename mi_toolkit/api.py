@@ -289,7 +289,7 @@ def estimate_mi(
     ================================  ==============================================
     the data                          candidates
     ================================  ==============================================
-    both sides discrete               exact plug-in MI (``binning``), alone
+    both sides discrete               plug-in MI less Miller's bias, alone
     any continuous side               ``gcmi`` (Gaussian copula)
     continuous, d_x + d_y ≤ 10        ``ksg`` (``ties="mixed"`` when rows repeat)
     a side of 2 or more columns       ``ksg`` on the log-norms of robustly

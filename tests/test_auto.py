@@ -88,13 +88,24 @@ def test_against_labels():
     assert abs(result.value - truth) < Z * result.standard_error
 
 
-def test_both_discrete_is_the_plug_in_value():
+def test_both_discrete_is_the_plug_in_value_less_millers_bias():
     rng = np.random.default_rng(5)
     a = rng.integers(0, 4, 500)
-    b = (a + rng.integers(0, 2, 500)) % 4
+    b = (a + rng.integers(0, 2, 500)) % 4  # 8 joint cells, 4 and 4 marginal: (8-4-4+1)/1000
     result = estimate_mi(a, b, "auto", discrete_x=True, discrete_y=True)
-    assert result.value == estimate_mi(a, b, "binning", discrete_x=True, discrete_y=True).value
+    plug_in = estimate_mi(a, b, "binning", discrete_x=True, discrete_y=True).value
+    assert result.value == pytest.approx(plug_in - 1 / 1000, abs=1e-15)
     assert result.details["chosen"] == ["binning"]
+    assert "undersampled" not in result.warning_kinds
+
+
+def test_an_undersampled_discrete_pair_warns_and_is_corrected_towards_the_truth():
+    # A 1,000-symbol identity seen 1,500 times: the plug-in is far below log 1000.
+    rng = np.random.default_rng(6)
+    a = rng.integers(0, 1000, 1500)
+    result = estimate_mi(a, a, "auto", discrete_x=True, discrete_y=True)
+    assert "undersampled" in result.warning_kinds
+    assert result.details["plug_in"] < result.value < np.log(1000)
 
 
 def test_radius_is_robust_to_a_heavy_tailed_column():
