@@ -69,7 +69,7 @@ WARNING_KINDS: Mapping[str, str] = {
     "only the estimator's bias can explain",
     "knn_entropy_bias": "a kNN entropy in a dimension too high for its sample size, where the "
     "k-NN bias dominates",
-    "undersampled": "a discrete plug-in MI with fewer than 5 samples per occupied joint cell",
+    "undersampled": "a discrete plug-in MI whose first-order bias correction exceeds 0.05 nats",
     "knn_saturation": "a kNN estimate above 5 nats, where kNN estimates saturate below the truth",
 }
 

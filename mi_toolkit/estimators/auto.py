@@ -80,8 +80,8 @@ KNN_SATURATION_NATS = 5.0
 CLEAR_LEAD = 3.0
 #: Level of the normality test that admits the Gaussian closed form (Bonferroni over columns).
 NORMALITY_LEVEL = 0.01
-#: Fewer samples than this per occupied joint cell leave a plug-in MI unreliable.
-MIN_SAMPLES_PER_CELL = 5
+#: A first-order correction larger than this (nats) says that higher orders may matter too.
+LARGE_CORRECTION_NATS = 0.05
 #: Fewer samples per half than this leave the choice to noise.
 MIN_SAMPLES_PER_HALF = 50
 
@@ -361,20 +361,20 @@ def _miller_madow(plug_in: Estimate, n: int) -> Estimate:
     is what auto estimates, and undersampling biases the plug-in (upwards for a noisy
     channel, downwards when every cell holds about one sample, as for an identity map of
     more symbols than samples). The correction removes the first-order term only, so a
-    sample with fewer than MIN_SAMPLES_PER_CELL per occupied joint cell also warns.
+    correction above LARGE_CORRECTION_NATS also warns.
     """
     cells = plug_in.details
     k_x, k_y, k_xy = (cells[f"occupied_bins_{s}"] for s in ("x", "y", "joint"))
     correction = (k_xy - k_x - k_y + 1) / (2 * n)
     warnings = plug_in.warnings
-    if k_xy * MIN_SAMPLES_PER_CELL > n:
+    if abs(correction) > LARGE_CORRECTION_NATS:
         warnings += (
             EstimateWarning(
                 "undersampled",
-                f"{n} samples fill {k_xy} joint cells ({n / k_xy:.1f} per cell): a plug-in MI "
-                "is badly biased there, and Miller's correction, applied here, removes only "
-                "its first-order part; the MI may be far from this value. More samples, or "
-                "fewer symbols (coarser bins), are needed.",
+                f"{n} samples fill {k_xy} joint cells ({n / k_xy:.1f} per cell), and Miller's "
+                f"first-order correction of the plug-in MI is {-correction:+.3g} nats: the "
+                "higher orders it leaves out may be large too, so the MI may be far from this "
+                "value. More samples, or fewer symbols (coarser bins), are needed.",
             ),
         )
     details = {
