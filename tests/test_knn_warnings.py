@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from _cases import Z
+from _cases import Z, gaussian_pairs
 
 from mi_toolkit import estimate_entropy, estimate_mi
 
@@ -51,3 +51,15 @@ def test_high_dimensional_entropy_warns_where_the_bias_dominates():
     assert [w.kind for w in result.warnings] == ["knn_entropy_bias"]
     low = estimate_entropy(rng.standard_normal((500, 8)), "kl")
     assert not low.warnings
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_saturated_estimate_warns_and_a_moderate_one_does_not():
+    # Two pairs carrying 10 nats: kNN estimates level off far below (about 6 nats here).
+    x, y, truth = gaussian_pairs(2, 3000, 3, rho=math.sqrt(1 - math.exp(-10.0)))
+    for method in ("kl", "ksg"):
+        result = estimate_mi(x, y, method)
+        assert 5.0 < result.value < truth - 2.0
+        assert "knn_saturation" in result.warning_kinds
+    x, y, _ = gaussian_pairs(2, 3000, 3, rho=0.9)
+    assert "knn_saturation" not in estimate_mi(x, y, "ksg").warning_kinds

@@ -46,7 +46,7 @@ Bias. That of the chosen candidate at N/2 samples: KSG's (downward in high MI an
 dimension), the copula form's (none for a Gaussian copula, downward otherwise), the
 neural bound's (downward). The chosen candidates, their values on both halves and the
 reason for each choice are in ``details``. Above about 5 nats only a Gaussian-copula
-structure is measured reliably; a kNN choice up there carries a warning.
+structure is measured reliably; a kNN estimate up there carries a warning (``knn_saturation``).
 """
 
 from __future__ import annotations
@@ -73,8 +73,6 @@ from mi_toolkit.result import EstimateWarning
 KNN_MAX_DIMENSION = 10
 #: The neural bound joins from this total dimension, where the others start to fail.
 NEURAL_MIN_DIMENSION = 4
-#: A kNN estimate above this (nats) may be saturated (Gao, Ver Steeg & Galstyan 2015).
-KNN_SATURATION_NATS = 5.0
 #: A candidate leading every other by this many standard errors of the difference on both
 #: halves is chosen by the distribution, not by the noise: it is then read on all samples.
 CLEAR_LEAD = 3.0
@@ -314,7 +312,7 @@ def _leads_clearly(estimates: list[Estimate], winner: int) -> bool:
 def _finished(
     value: float, standard_error: float | None, warnings: list, details: dict
 ) -> Estimate:
-    unique = tuple(dict.fromkeys(warnings)) + _saturation_warning(value, details["chosen"])
+    unique = tuple(dict.fromkeys(warnings))
     return Estimate(
         value=value,
         standard_error=standard_error,
@@ -336,21 +334,6 @@ def _neural_candidate(seed: int) -> Candidate:
         "infonce",
         "a neural lower bound, for dependence the other candidates cannot see",
         neural.mutual_information,
-    )
-
-
-def _saturation_warning(value: float, labels: list[str]) -> tuple[EstimateWarning, ...]:
-    if value < KNN_SATURATION_NATS or not any(label.startswith("ksg") for label in labels):
-        return ()
-    return (
-        EstimateWarning(
-            "knn_saturation",
-            f"The estimate ({value:.3g} nats) comes from a kNN estimator above "
-            f"{KNN_SATURATION_NATS:g} nats, where kNN estimates saturate well below the truth "
-            "unless the sample is huge (Gao, Ver Steeg & Galstyan 2015); the MI may be "
-            "larger. No method here measures such MI reliably unless the data are a "
-            "monotone map of Gaussian columns (method 'gcmi').",
-        ),
     )
 
 

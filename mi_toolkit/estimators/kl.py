@@ -142,7 +142,7 @@ from mi_toolkit.estimators._knn_common import (
     check_positive_radii,
     check_search,
     knn_bias_note,
-    negative_estimate_warnings,
+    knn_estimate_warnings,
     prepare_block,
     prepare_pair,
     record_dropped,
@@ -502,7 +502,7 @@ class KLEstimator(Estimator):
             value=value,
             standard_error=standard_error,
             warnings=self._weight_warnings(info)
-            + negative_estimate_warnings(value, standard_error, "kl"),
+            + knn_estimate_warnings(value, standard_error, "kl"),
             components={
                 "H(x)": float(h_x.mean()) + shift_x,
                 "H(y)": float(h_y.mean()) + shift_y,
@@ -548,7 +548,7 @@ class KLEstimator(Estimator):
             value=value,
             standard_error=standard_error,
             warnings=self._weight_warnings(info)
-            + negative_estimate_warnings(value, standard_error, "kl"),
+            + knn_estimate_warnings(value, standard_error, "kl"),
             components={
                 f"H({continuous.name})": h,
                 f"H({continuous.name}|{labels.name})": h - value,

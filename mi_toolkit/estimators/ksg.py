@@ -145,7 +145,7 @@ from mi_toolkit.estimators._knn_common import (
     check_positive_radii,
     check_search,
     knn_bias_note,
-    negative_estimate_warnings,
+    knn_estimate_warnings,
     prepare_block,
     prepare_pair,
     record_dropped,
@@ -320,7 +320,7 @@ class KSGEstimator(Estimator):
         return Estimate(
             value=value,
             standard_error=standard_error,
-            warnings=negative_estimate_warnings(value, standard_error, "ksg"),
+            warnings=knn_estimate_warnings(value, standard_error, "ksg"),
             details={
                 **info,
                 "algorithm": engine,
@@ -377,7 +377,7 @@ class KSGEstimator(Estimator):
         return Estimate(
             value=value,
             standard_error=standard_error,
-            warnings=negative_estimate_warnings(value, standard_error, "ksg"),
+            warnings=knn_estimate_warnings(value, standard_error, "ksg"),
             details={**info, "algorithm": engine},
             bias_note=knn_bias_note("KSG (Ross)", continuous.n_features, n),
         )
