@@ -40,6 +40,8 @@ _NEGATIVES_BLOCK = 64
 # A SMILE critic's E_p[f] is about the MI (f ≈ log p/q at the Jensen–Shannon optimum); beyond
 # this many nats, no bound of this kind can be measured (variance like e^I): training ran away.
 _SCORE_LIMIT = 100.0
+# The learning rate's factor after every lr_patience evaluations without improvement.
+_LR_DECAY = 0.5
 # progress=None shows the bar on a terminal once training has run this long.
 _PROGRESS_DELAY_S = 2.0
 
@@ -47,10 +49,15 @@ _PROGRESS_DELAY_S = 2.0
 # -- critics ------------------------------------------------------------------------------
 
 
-def _mlp(sizes: list[int]) -> nn.Sequential:
+def _activation(dropout: float) -> list[nn.Module]:
+    """ReLU, then dropout where asked (against overfitting in high dimension)."""
+    return [nn.ReLU(), nn.Dropout(dropout)] if dropout > 0 else [nn.ReLU()]
+
+
+def _mlp(sizes: list[int], dropout: float = 0.0) -> nn.Sequential:
     layers: list[nn.Module] = []
     for width_in, width_out in itertools.pairwise(sizes[:-1]):
-        layers += [nn.Linear(width_in, width_out), nn.ReLU()]
+        layers += [nn.Linear(width_in, width_out), *_activation(dropout)]
     last = nn.Linear(sizes[-2], sizes[-1])
     # A zero last layer makes the step-0 critic constant, where every bound is exactly 0.
     nn.init.zeros_(last.weight)
@@ -61,11 +68,11 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
 class JointCritic(nn.Module):
     """An MLP on [x, y]; its first layer is split so all pairs cost one broadcast sum."""
 
-    def __init__(self, dx: int, dy: int, hidden: tuple[int, ...]) -> None:
+    def __init__(self, dx: int, dy: int, hidden: tuple[int, ...], dropout: float = 0.0) -> None:
         super().__init__()
         self.x_in = nn.Linear(dx, hidden[0])
         self.y_in = nn.Linear(dy, hidden[0], bias=False)
-        self.body = nn.Sequential(nn.ReLU(), _mlp([*hidden, 1]))
+        self.body = nn.Sequential(*_activation(dropout), _mlp([*hidden, 1], dropout))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.body(self.x_in(x) + self.y_in(y)).squeeze(-1)
@@ -78,10 +85,12 @@ class JointCritic(nn.Module):
 class SeparableCritic(nn.Module):
     """g(x)ᵀh(y) with two MLPs."""
 
-    def __init__(self, dx: int, dy: int, hidden: tuple[int, ...], embedding_dim: int) -> None:
+    def __init__(
+        self, dx: int, dy: int, hidden: tuple[int, ...], embedding_dim: int, dropout: float = 0.0
+    ) -> None:
         super().__init__()
-        self.g = _mlp([dx, *hidden, embedding_dim])
-        self.h = _mlp([dy, *hidden, embedding_dim])
+        self.g = _mlp([dx, *hidden, embedding_dim], dropout)
+        self.h = _mlp([dy, *hidden, embedding_dim], dropout)
         # Only h starts at zero: g's embedding must be non-zero for h to get a gradient.
         nn.init.normal_(self.g[-1].weight, std=1.0 / math.sqrt(hidden[-1]))
 
@@ -155,9 +164,11 @@ def _build_critic(
     estimator: NeuralEstimator, dx: int, dy: int, shapes: tuple[Any, Any] = (None, None)
 ) -> nn.Module:
     if estimator.critic == "joint":
-        return JointCritic(dx, dy, estimator.hidden_sizes)
+        return JointCritic(dx, dy, estimator.hidden_sizes, estimator.dropout)
     if estimator.critic == "separable":
-        return SeparableCritic(dx, dy, estimator.hidden_sizes, estimator.embedding_dim)
+        return SeparableCritic(
+            dx, dy, estimator.hidden_sizes, estimator.embedding_dim, estimator.dropout
+        )
     return UserCritic(copy.deepcopy(estimator.critic), shapes)
 
 
@@ -351,6 +362,15 @@ def _progress_bar(estimator: NeuralEstimator) -> Any:
     return tqdm(total=estimator.max_steps, desc=f"training {estimator.name}", delay=delay)
 
 
+def _optimiser(estimator: NeuralEstimator, critic: nn.Module) -> torch.optim.Optimizer:
+    """Adam; AdamW (decoupled weight decay, Loshchilov & Hutter 2019) where decay is asked."""
+    if estimator.weight_decay > 0:
+        return torch.optim.AdamW(
+            critic.parameters(), lr=estimator.learning_rate, weight_decay=estimator.weight_decay
+        )
+    return torch.optim.Adam(critic.parameters(), lr=estimator.learning_rate)
+
+
 def _train(
     estimator: NeuralEstimator,
     critic: nn.Module,
@@ -361,7 +381,7 @@ def _train(
     kind = estimator.objective
     objective = _Objective(kind, estimator.bound_parameter())
     all_pairs = kind == "infonce" or not isinstance(critic, (JointCritic, UserCritic))
-    optimiser = torch.optim.Adam(critic.parameters(), lr=estimator.learning_rate)
+    optimiser = _optimiser(estimator, critic)
     x_train, y_train = parts["train"]
     x_val, y_val = parts["validation"]
     val_block = held_out_block(kind, batch, x_val.shape[0])
@@ -375,7 +395,9 @@ def _train(
     def evaluate(step: int) -> bool:
         """Record the validation bound; True when training should stop."""
         nonlocal since_best
+        critic.eval()  # no dropout on held-out data
         value, error = held_out_bound(critic, x_val, y_val, kind, val_block, objective.clip)
+        critic.train()
         run.steps.append(step)
         run.train.append(float(np.mean(batch_values)) if batch_values else 0.0)
         run.validation.append(value)
@@ -392,6 +414,11 @@ def _train(
             run.best_state = copy.deepcopy(critic.state_dict())
             return False
         since_best += 1
+        if estimator.lr_patience and since_best % estimator.lr_patience == 0:
+            # A plateau: smaller steps refine a noisy critic (high MI) or one that has
+            # begun to overfit, where the same rate would only bounce around its best.
+            for group in optimiser.param_groups:
+                group["lr"] *= _LR_DECAY
         return since_best >= estimator.patience
 
     evaluate(0)
@@ -418,6 +445,7 @@ def _train(
     if bar is not None:
         bar.close()
     critic.load_state_dict(run.best_state)
+    critic.eval()
     return run
 
 

@@ -60,11 +60,17 @@ by their values) before a seeded split into training, validation (``validation_f
 and test (``test_fraction``) parts, so the estimate does not depend on the order of the
 rows. Adam trains the critic on batches of the training part; every ``eval_every`` steps
 the bound is evaluated on the validation part, and training stops after ``patience``
-evaluations without improvement, the best weights restored. The reported value is the bound
-of those weights on the test part, which took no part in training or in the choice of
-weights: neither the maximum over evaluations nor a value on data that chose the weights,
-both of which bias upward. The critic's last layer starts at zero, so the step-0 critic is
-constant and every bound starts at exactly 0; if nothing beats it, the estimate is 0.
+evaluations without improvement, the best weights restored. After every ``lr_patience``
+evaluations without improvement the learning rate is halved: a constant rate bounces
+around a sharp optimum (at 5 nats on a 2-D Gaussian, MINE and NWJ stopped 0.5–0.65 nats
+short at 5e-3; with the halving, 0.08–0.13 over two seeds). ``weight_decay`` (AdamW) and ``dropout``
+(off on held-out data) are there against overfitting; both are off by default, as neither
+moved the 25–50-D Beyond-Normal tasks by more than about 0.05 nats in our measurements.
+The reported value is the bound of those weights on the test part, which took no part in
+training or in the choice of weights: neither the maximum over evaluations nor a value on
+data that chose the weights, both of which bias upward. The critic's last layer starts at
+zero, so the step-0 critic is constant and every bound starts at exactly 0; if nothing
+beats it, the estimate is 0.
 
 The held-out bounds are computed from B × B score matrices over blocks of B test samples
 (pair i with y_j, j ≠ i, as negatives; B = the batch size for InfoNCE, at most 64
@@ -169,6 +175,10 @@ class NeuralEstimator(Estimator):
         Most optimiser steps.
     learning_rate : float
         Adam's learning rate.
+    weight_decay : float
+        Decoupled weight decay (AdamW) per unit learning rate; 0 for plain Adam.
+    dropout : float
+        Dropout probability after each hidden layer of the built-in critics, in [0, 1).
     test_fraction : float
         Share of the samples the reported bound is evaluated on.
     validation_fraction : float
@@ -177,6 +187,9 @@ class NeuralEstimator(Estimator):
         Steps between evaluations of the validation bound.
     patience : int
         Evaluations without improvement before training stops.
+    lr_patience : int
+        Evaluations without improvement after which the learning rate is halved (and
+        again after as many more); 0 keeps it constant.
     device : str or None
         None or "cpu", "cuda", "cuda:<index>", or "auto" (CUDA where present).
     random_state : int or None
@@ -201,10 +214,13 @@ class NeuralEstimator(Estimator):
     batch_size: int = 256
     max_steps: int = 3000
     learning_rate: float = 5e-3
+    weight_decay: float = 0.0
+    dropout: float = 0.0
     test_fraction: float = 0.3
     validation_fraction: float = 0.15
     eval_every: int = 50
-    patience: int = 6
+    patience: int = 9
+    lr_patience: int = 3
     device: str | None = None
     random_state: int | None = 0
     progress: bool | None = None
@@ -223,11 +239,21 @@ class NeuralEstimator(Estimator):
         object.__setattr__(self, "hidden_sizes", sizes)
         for name in ("embedding_dim", "batch_size", "max_steps", "eval_every", "patience"):
             object.__setattr__(self, name, check_positive_int(getattr(self, name), name))
+        lr_patience = self.lr_patience
+        if isinstance(lr_patience, bool) or not isinstance(lr_patience, int) or lr_patience < 0:
+            raise ValueError(f"lr_patience must be an integer >= 0 such as 3; got {lr_patience!r}")
         if self.batch_size < 2:
             raise ValueError("batch_size must be at least 2: a batch's other pairs are negatives")
         object.__setattr__(
             self, "learning_rate", check_positive(self.learning_rate, "learning_rate")
         )
+        for name in ("weight_decay", "dropout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
+                raise ValueError(f"{name} must be a number >= 0 such as 0.1; got {value!r}")
+            object.__setattr__(self, name, float(value))
+        if self.dropout >= 1.0:
+            raise ValueError(f"dropout must lie in [0, 1); got {self.dropout!r}")
         test = _check_fraction(self.test_fraction, "test_fraction")
         validation = _check_fraction(self.validation_fraction, "validation_fraction")
         if test + validation >= 1.0:
@@ -311,6 +337,9 @@ class InfoNCEEstimator(NeuralEstimator):
     # All B² pairs of a batch are InfoNCE's negatives: one matrix product for this critic,
     # B² network evaluations for the joint one (30 times slower at B = 256).
     critic: Any = "separable"
+    # InfoNCE's low-variance bound needs no longer wait for the halved rate to pay off
+    # (its Beyond-Normal values moved by < 0.01 nats with 9), and each step costs B² scores.
+    patience: int = 6
 
 
 @register
