@@ -392,7 +392,7 @@ def estimate_mi(
     0.3
     >>> result = estimate_mi(x, y)  # method="auto"
     >>> round(float(result), 1), result.details["chosen"]
-    (0.3, ['gcmi', 'gcmi'])
+    (0.3, ['gaussian', 'gaussian'])
     """
     unit_scale(units)  # fail on bad units before any work
     estimator = build_estimator(method, **params)
