@@ -28,8 +28,9 @@ import numpy as np
 from mi_toolkit._parameters import parse_parameter
 from mi_toolkit._progress import announce_compilation
 from mi_toolkit.api import build_estimator, list_methods
+from mi_toolkit.dumps import atomic_write_bytes
 from mi_toolkit.plane import InformationPlane, information_plane
-from mi_toolkit.plane_table import PlaneTable, plane_table
+from mi_toolkit.plane_table import PlaneTable, plane_table, spread_over_seeds
 from mi_toolkit.result import MIToolkitWarning
 
 # Shown with the undefined entries of the table (NaN with a note in the plane's warnings).
@@ -341,6 +342,7 @@ def _run_table(args: argparse.Namespace) -> int:
         + (f" and {parquet}" if parquet else "")
         + f": {len(table) - kept} computed now, {kept} kept from before"
     )
+    _report_table(table, Path(args.output), args.method)
     if table.failures:
         print(
             f"{len(table.failures)} epoch(s) could not be analysed (above); fix or restore "
@@ -348,6 +350,41 @@ def _run_table(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if table.failures else 0
+
+
+def _report_table(table: PlaneTable, output: Path, method: str) -> None:
+    """The phases per run and layer (printed, and FILE.phases.txt) and the planes (FILE.png).
+
+    Both are of this command's method (a table may hold others from earlier commands).
+    Phases follow :mod:`mi_toolkit.phases` (its rule, over every member of each run, with
+    the spread); the figure draws each run's plane, the mean over its members, side by side.
+    """
+    rows = [row for row in table.rows if row["method"] == method and np.isfinite(row["i_xt"])]
+    if not rows:
+        return  # a method without I(X;T) (gcmi, ksg, ...): no phases, no plane
+    rows = [row for row in rows if row["params"] == rows[-1]["params"]]
+    from mi_toolkit.phases import phase_report, phases_from_table, summarize_phases
+    from mi_toolkit.plots import plot_side_by_side
+
+    units = rows[0]["units"]
+    lines = phase_report(summarize_phases(phases_from_table(rows)), units=units)
+    report = output.with_suffix(".phases.txt")
+    atomic_write_bytes(report, ("\n".join(lines) + "\n").encode("utf-8"))
+    print("\n".join(lines))
+    panels = {}
+    for run in dict.fromkeys(row["run"] for row in rows):
+        one_run = PlaneTable([row for row in rows if row["run"] == run])
+        i_xt, i_ty = spread_over_seeds(one_run, "i_xt"), spread_over_seeds(one_run, "i_ty")
+        panels[Path(run).name or run] = {
+            "epochs": i_xt.epochs,
+            "i_xt": i_xt.mean,
+            "i_ty": i_ty.mean,
+            "layers": i_xt.layers,
+            "units": units,
+        }
+    figure = output.with_suffix(".png")
+    plot_side_by_side(panels, path=figure)
+    print(f"phases in {report}, planes (mean over members) in {figure}")
 
 
 def _resumable(args: argparse.Namespace) -> bool:

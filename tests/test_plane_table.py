@@ -189,7 +189,13 @@ def test_command_many_dumps_resumes_and_reports_a_damaged_file(runs, tmp_path, c
     output = tmp_path / "table.csv"
     words = ["plane", *map(str, runs), "--output", str(output), "--quiet"]
     assert main(words) == 0
-    assert "18 rows (run, member, epoch, layer, method)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "18 rows (run, member, epoch, layer, method)" in printed
+    # The phases of both runs' two layers, printed and saved, and the planes side by side.
+    phases = (tmp_path / "table.phases.txt").read_text().splitlines()
+    assert len(phases) == 2 * 2 and all("I(X;T) peaks at epoch" in line for line in phases)
+    assert phases[0] in printed
+    assert (tmp_path / "table.png").stat().st_size > 0
     (runs[1] / epoch_filename(0)).write_bytes(b"")
     assert main([*words, "--method", "kde", "--param", "noise_variance=0.05"]) == 1
     captured = capsys.readouterr()
