@@ -65,6 +65,8 @@ WARNING_KINDS: Mapping[str, str] = {
     "hold their value on held-out data, so the estimate stands",
     "negative_bound": "a held-out variational bound is below zero beyond its error",
     "batch_ceiling": "InfoNCE sits near its log(batch size) ceiling, so the MI may be larger",
+    "lossy_compression": "a compressor lost much of its side's variance, so by the "
+    "data-processing inequality the estimate may be low",
 }
 
 

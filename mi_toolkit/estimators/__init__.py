@@ -7,6 +7,7 @@ a method name, e.g. ``estimate_mi(x, y, KSG(k=5))``; the short names below are t
 
 from mi_toolkit.estimators import (  # noqa: F401  (registration)
     binning,
+    compression,
     gaussian,
     kde,
     kl,
@@ -15,6 +16,8 @@ from mi_toolkit.estimators import (  # noqa: F401  (registration)
 )
 from mi_toolkit.estimators.base import Estimate, Estimator, UndefinedEstimate
 from mi_toolkit.estimators.binning import BinningEstimator as Binning
+from mi_toolkit.estimators.compression import CompressionEstimator as Compression
+from mi_toolkit.estimators.compression import FittedCompressor, fit_compressor
 from mi_toolkit.estimators.gaussian import GaussianEstimator as Gaussian
 from mi_toolkit.estimators.kde import KDEEstimator as KDE
 from mi_toolkit.estimators.kl import KLEstimator as KL
@@ -32,9 +35,12 @@ __all__ = [
     "NWJ",
     "SMILE",
     "Binning",
+    "Compression",
     "Estimate",
     "Estimator",
+    "FittedCompressor",
     "Gaussian",
     "InfoNCE",
     "UndefinedEstimate",
+    "fit_compressor",
 ]
