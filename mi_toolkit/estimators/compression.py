@@ -52,7 +52,29 @@ Fitted compressors are also kept in a small cache (the last :data:`CACHE_SIZE`) 
 hash of the fit data and every setting that shapes the fit, so estimating I(X; T_epoch) for
 each epoch of a run with the same X fits X's compressor once (``cache=False`` turns it off).
 
-**Cost and accuracy** on the ``images-*`` tasks (benchmarks/results/compression.md).
+**Gaussianized codes** (``gaussianize=True``, our addition to the recipe). Before the inner
+method, each column of a continuous side is mapped to normal quantiles of its smoothed
+empirical CDF, Φ⁻¹(F̂(c)), F̂ the Gaussian-kernel CDF with Silverman's bandwidth (ranks in
+place of F̂ would put every column on a fixed grid, whose regular spacings bias kNN
+entropies: 1.11 nats for a true 0.22 in 1+1 D). A monotone map of each column leaves the
+MI unchanged, and the kNN estimators' biases largely cancel between the joint and the
+marginals only for nearly Gaussian marginals, not for the bounded, curved marginals of tanh
+codes. Measured at
+N = 5,000 on 2+2-D Gaussian latents pushed through tanh(1.5·) (or a bent map
+(tanh(a₁ + a₂²), a₂)): weighted whitened KL gives −0.34 (−0.37) nats at a true 0 and 9.82
+(9.62) at 10 on the raw codes, −0.15 (−0.23) and 9.90 (9.76) after the map; Gaussian data
+are left as they were (−0.004 → 0.001 at 0, 9.996 → 9.988 at 10).
+
+**Inner estimator.** The default is weighted, whitened KL (``kl`` with ``weighted=True,
+whiten=True``), as Butakov et al. chose. On the autoencoder's codes of 16×16 blobs at a true
+10 nats it gave 9.57 where plain ``kl`` gave 6.82, whitened ``kl`` 8.98 and ``ksg`` 6.90
+(those codes were not gaussianized; ``ksg`` is unbiased at 0 but saturates at high MI: 6.89
+and 6.82 at 10 on the tanh and bent data above).
+
+**Cost and accuracy** on the images tasks: benchmarks/results/compression.md. The
+autoencoder is cheaper than Butakov et al.'s (strided convolutions in place of convolution
+and pooling, no batch norm, an MLP decoder, mini-batches of 256 at a learning rate of 3e-3
+with early stopping instead of 2,000 full-batch epochs at 1e-3, the squared error).
 """
 
 from __future__ import annotations
@@ -83,11 +105,12 @@ COMPRESSORS = ("pca", "autoencoder")
 #: How many fitted compressors the cache keeps.
 CACHE_SIZE = 8
 #: The inner estimator by default: weighted, whitened Kozachenko–Leonenko (Butakov et al.'s
-#: choice, and the closest to the truth of kl, ksg and kl variants on the autoencoder's codes
-#: of the images tasks: 9.57 nats at a true 10 on 16×16 blobs where kl gave 6.82 and ksg 6.90).
+#: choice; see "Inner estimator" in the module docstring for the measurements).
 DEFAULT_INNER = KLEstimator(weighted=True, whiten=True)
 # The fewest samples in each of the autoencoder's training and validation parts.
 _MIN_PART = 10
+# Points at which the smoothed CDF of a code column is evaluated (and interpolated between).
+_CDF_GRID = 4096
 # The npz format's version, stored in every saved compressor.
 _FORMAT = 1
 
@@ -276,6 +299,9 @@ class CompressionEstimator(Estimator):
         ``explained_variance``; an autoencoder needs it.
     inner : str or Estimator
         The method applied to the codes (a registered name or an instance).
+    gaussianize : bool
+        Map each column of a continuous side's codes through its ranks to standard normal
+        quantiles before the inner method (the MI is unchanged; kNN biases shrink).
     explained_variance : float
         The share of variance PCA keeps when ``code_dim`` is None.
     max_unexplained : float
@@ -313,6 +339,7 @@ class CompressionEstimator(Estimator):
     compressor: Any = "pca"
     code_dim: Any = None
     inner: Any = DEFAULT_INNER
+    gaussianize: bool = True
     explained_variance: float = 0.99
     max_unexplained: float = 0.05
     fit_x: Any = field(default=None, compare=False, repr=False)
@@ -374,6 +401,9 @@ class CompressionEstimator(Estimator):
             raise TypeError(f"random_state must be a non-negative integer such as 0; got {seed!r}")
         if self.progress is not None and not isinstance(self.progress, bool):
             raise TypeError(f"progress must be True, False or None; got {self.progress!r}")
+        for name in ("gaussianize", "cache"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False; got {getattr(self, name)!r}")
 
     def _inner_estimator(self) -> Estimator:
         # Imported here: mi_toolkit.api imports the estimators package, and so this module.
@@ -514,6 +544,8 @@ class CompressionEstimator(Estimator):
                 fitted, cached = self.fit(kind, dim, fit)
                 sides[index] = self._encoded(variable, fitted, "cache" if cached else "fitted")
         (x_codes, x_facts), (y_codes, y_facts) = sides
+        if self.gaussianize:
+            x_codes, y_codes = _gaussianized(x_codes), _gaussianized(y_codes)
         result = mi_of_variables(inner, x_codes, y_codes, emit_warnings=False)
         warnings = tuple(result.warnings) + self._loss_warnings(x_facts, y_facts)
         details = {
@@ -557,6 +589,39 @@ class CompressionEstimator(Estimator):
             "variable's entropy (even a lossless one rescales it); estimate the entropy of "
             "the codes instead"
         )
+
+
+def _gaussianized(variable: Variable) -> Variable:
+    """Each column of a continuous side mapped to normal quantiles of its smoothed CDF.
+
+    A monotone map of each column leaves the MI unchanged, and kNN estimates are far less
+    biased on nearly Gaussian marginals than on the bounded, curved ones of tanh codes.
+    The CDF is the Gaussian-kernel one (Silverman's bandwidth), not the ranks: ranks put
+    every column on a fixed grid of quantiles, whose regular spacings bias kNN entropies
+    (1-D: 1.11 nats for a true 0.22).
+    """
+    if variable.discrete:
+        return variable
+    from scipy.special import ndtr, ndtri
+
+    values = np.empty_like(variable.values)
+    n = variable.n_samples
+    for j, column in enumerate(variable.values.T):
+        q25, q75 = np.percentile(column, [25, 75])
+        spread = min(column.std(), (q75 - q25) / 1.349) or column.std()
+        if spread == 0:
+            values[:, j] = 0.0
+            continue
+        bandwidth = 0.9 * spread * n**-0.2
+        grid = np.linspace(column.min(), column.max(), _CDF_GRID)
+        cdf = np.concatenate(
+            [
+                ndtr((block[:, None] - column[None, :]) / bandwidth).mean(axis=1)
+                for block in np.array_split(grid, _CDF_GRID // 256)
+            ]
+        )
+        values[:, j] = ndtri(np.interp(column, grid, cdf))
+    return Variable(variable.name, values, False)
 
 
 def _bias_note(inner_note: str | None) -> str:
