@@ -72,7 +72,9 @@ def test_missing_dump_and_unknown_method(tmp_path, capsys, no_estimates):
     with pytest.raises(SystemExit) as exit_code:
         _plane(tmp_path, "--method", "copula")
     assert exit_code.value.code == 2
-    assert "invalid choice: 'copula' (choose from 'binning', 'compression'" in capsys.readouterr().err
+    assert (
+        "invalid choice: 'copula' (choose from 'binning', 'compression'" in capsys.readouterr().err
+    )
 
 
 def test_unwritable_output_folder(dump, tmp_path, capsys, monkeypatch, no_estimates):
