@@ -104,7 +104,7 @@ def test_help_shows_defaults_and_methods(capsys):
     with pytest.raises(SystemExit):
         main(["plane", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    assert "{binning,gaussian,infonce,kde,kl,ksg,mine,nwj,smile}" in text
+    assert "{binning,compression,gaussian,infonce,kde,kl,ksg,mine,nwj,smile}" in text
     assert "(default: binning)" in text and "(default: bits)" in text
 
 
