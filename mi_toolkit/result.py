@@ -71,6 +71,8 @@ WARNING_KINDS: Mapping[str, str] = {
     "k-NN bias dominates",
     "undersampled": "a discrete plug-in MI whose first-order bias correction exceeds 0.05 nats",
     "knn_saturation": "a kNN estimate above 5 nats, where kNN estimates saturate below the truth",
+    "lossy_compression": "a compressor lost much of its side's variance, so by the "
+    "data-processing inequality the estimate may be low",
 }
 
 

@@ -9,6 +9,7 @@ from mi_toolkit.estimators import (  # noqa: F401  (registration)
     auto,
     binning,
     cca,
+    compression,
     gaussian,
     gcmi,
     kde,
@@ -20,6 +21,8 @@ from mi_toolkit.estimators.auto import AutoEstimator as Auto
 from mi_toolkit.estimators.base import Estimate, Estimator, UndefinedEstimate
 from mi_toolkit.estimators.binning import BinningEstimator as Binning
 from mi_toolkit.estimators.cca import CCABoundEstimator as CCABound
+from mi_toolkit.estimators.compression import CompressionEstimator as Compression
+from mi_toolkit.estimators.compression import FittedCompressor, fit_compressor
 from mi_toolkit.estimators.gaussian import GaussianEstimator as Gaussian
 from mi_toolkit.estimators.gcmi import GaussianCopulaEstimator as GaussianCopula
 from mi_toolkit.estimators.kde import KDEEstimator as KDE
@@ -40,10 +43,13 @@ __all__ = [
     "Auto",
     "Binning",
     "CCABound",
+    "Compression",
     "Estimate",
     "Estimator",
+    "FittedCompressor",
     "Gaussian",
     "GaussianCopula",
     "InfoNCE",
     "UndefinedEstimate",
+    "fit_compressor",
 ]

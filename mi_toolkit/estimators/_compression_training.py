@@ -1,0 +1,180 @@
+"""Torch autoencoders of the compression estimator (:mod:`mi_toolkit.estimators.compression`).
+
+Imported only when an autoencoder is fitted or used, so that ``import mi_toolkit`` does not
+import torch. The architecture, the training and its defaults are described in
+:mod:`mi_toolkit.estimators.compression`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mi_toolkit._progress import progress_reporter
+from mi_toolkit.estimators._device import resolve_backend
+from mi_toolkit.estimators._neural_training import _torch_threads
+
+# LeakyReLU's negative slope (Butakov et al. use 0.2).
+_SLOPE = 0.2
+# Samples encoded per forward pass when encoding (bounds the memory of a conv encoder).
+_ENCODE_BLOCK = 4096
+
+
+def _image_shape(sample_shape: tuple[int, ...] | None) -> tuple[int, int, int] | None:
+    """(c, h, w) of an image sample, or None for vectors."""
+    if sample_shape is None:
+        return None
+    if len(sample_shape) == 2:
+        return (1, *sample_shape)
+    return tuple(sample_shape)  # type: ignore[return-value]
+
+
+class Autoencoder(nn.Module):
+    """Encoder to a tanh code of ``code_dim``, dense decoder back to the input's width.
+
+    Images (c, h, w) are encoded by two 3×3 convolutions with LeakyReLU and 2× max-pooling
+    (Butakov et al.'s blocks without batch norm) and a dense layer; vectors by a two-layer
+    MLP. The decoder is an MLP in both cases: cheap, and enough to check the code.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        width, code, hidden = config["input_width"], config["code_dim"], config["hidden"]
+        image = _image_shape(config.get("sample_shape"))
+        self.image = image
+        if image is None:
+            body: list[nn.Module] = [nn.Linear(width, hidden), nn.LeakyReLU(_SLOPE)]
+        else:
+            channels, height, breadth = image
+            c1, c2 = config["channels"]
+            # Strided convolutions halve the image as 2× max-pooling would, at a quarter
+            # of the cost of a full-resolution convolution followed by pooling.
+            body = [
+                nn.Conv2d(channels, c1, 3, stride=2, padding=1),
+                nn.LeakyReLU(_SLOPE),
+                nn.Conv2d(c1, c2, 3, stride=2, padding=1),
+                nn.LeakyReLU(_SLOPE),
+                nn.Flatten(),
+                nn.Linear(c2 * (height // 4) * (breadth // 4), hidden),
+                nn.LeakyReLU(_SLOPE),
+            ]
+        self.encoder = nn.Sequential(*body, nn.Linear(hidden, hidden), nn.LeakyReLU(_SLOPE))
+        self.code = nn.Linear(hidden, code)
+        self.decoder = nn.Sequential(
+            nn.Linear(code, hidden),
+            nn.LeakyReLU(_SLOPE),
+            nn.Linear(hidden, hidden),
+            nn.LeakyReLU(_SLOPE),
+            nn.Linear(hidden, width),
+        )
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        if self.image is not None:
+            x = x.reshape(x.shape[0], *self.image)
+        return torch.tanh(self.code(self.encoder(x)))
+
+    def forward(self, x: torch.Tensor, code_noise: float = 0.0) -> torch.Tensor:
+        code = self.encode(x)
+        if code_noise > 0:
+            code = code + code_noise * torch.randn_like(code)
+        return self.decoder(code)
+
+
+def _device(device: str | None) -> torch.device:
+    resolved = resolve_backend(device)
+    return torch.device("cpu" if resolved is None else resolved)
+
+
+def _validation_loss(net: Autoencoder, x: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float(((net(x) - x) ** 2).mean())
+
+
+def fit_autoencoder(
+    train: np.ndarray, validation: np.ndarray, config: dict[str, Any], options: dict[str, Any]
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Train an autoencoder on ``train`` (scaled rows), stopping early on ``validation``.
+
+    ``config`` fixes the architecture (``input_width``, ``sample_shape``, ``code_dim``,
+    ``hidden``, ``channels``); ``options`` the training (``max_epochs``, ``batch_size``,
+    ``learning_rate``, ``patience``, ``input_noise``, ``code_noise``, ``seed``,
+    ``device``, ``n_threads``, ``progress``, ``label``). Returns the best weights as numpy
+    arrays and what training found (``validation_mse``, ``best_epoch``, ``epochs``,
+    ``seconds``, ``device``).
+    """
+    started = time.perf_counter()
+    device = _device(options["device"])
+    seed = options["seed"]
+    with _torch_threads(options["n_threads"]), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        net = Autoencoder(config).to(device)
+        x_train = torch.as_tensor(train, dtype=torch.float32, device=device)
+        x_val = torch.as_tensor(validation, dtype=torch.float32, device=device)
+        optimiser = torch.optim.Adam(net.parameters(), lr=options["learning_rate"])
+        batch = min(options["batch_size"], x_train.shape[0])
+        report = progress_reporter(options["label"], options["max_epochs"], options["progress"])
+        best = (math.inf, 0, copy.deepcopy(net.state_dict()))
+        epoch = 0
+        for epoch in range(1, options["max_epochs"] + 1):
+            net.train()
+            order = torch.randperm(x_train.shape[0], generator=generator).to(device)
+            for start in range(0, x_train.shape[0], batch):
+                rows = x_train[order[start : start + batch]]
+                noisy = rows + options["input_noise"] * torch.randn_like(rows)
+                loss = ((net(noisy, options["code_noise"]) - rows) ** 2).mean()
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+            net.eval()
+            value = _validation_loss(net, x_val)
+            report(epoch)
+            if value < best[0]:
+                best = (value, epoch, copy.deepcopy(net.state_dict()))
+            elif epoch - best[1] >= options["patience"]:
+                break
+        report(options["max_epochs"])
+    state = {name: tensor.detach().cpu().numpy() for name, tensor in best[2].items()}
+    facts = {
+        "validation_mse": best[0],
+        "best_epoch": best[1],
+        "epochs": epoch,
+        "seconds": time.perf_counter() - started,
+        "device": str(device),
+    }
+    return state, facts
+
+
+def _loaded(config: dict[str, Any], state: dict[str, np.ndarray], device: torch.device) -> Any:
+    net = Autoencoder(config)
+    net.load_state_dict({name: torch.as_tensor(array) for name, array in state.items()})
+    return net.to(device).eval()
+
+
+def run_autoencoder(
+    config: dict[str, Any],
+    state: dict[str, np.ndarray],
+    values: np.ndarray,
+    device: str | None = None,
+    decode: bool = False,
+) -> np.ndarray:
+    """Codes (float64, (n, code_dim)) of scaled rows; their reconstructions with ``decode``."""
+    torch_device = _device(device)
+    net = _loaded(config, state, torch_device)
+    out = []
+    with torch.no_grad():
+        for start in range(0, values.shape[0], _ENCODE_BLOCK):
+            block = torch.as_tensor(
+                values[start : start + _ENCODE_BLOCK], dtype=torch.float32, device=torch_device
+            )
+            result = net(block) if decode else net.encode(block)
+            out.append(result.double().cpu().numpy())
+    if not out:
+        return np.empty((0, config["input_width"] if decode else config["code_dim"]))
+    return np.concatenate(out)

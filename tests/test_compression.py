@@ -1,0 +1,209 @@
+"""The compression estimator: lossless PCA, a tiny autoencoder, saving, reuse, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from _cases import Z, gaussian_pairs
+
+from mi_toolkit import KL, estimate_mi
+from mi_toolkit.estimators import compression
+from mi_toolkit.estimators.compression import FittedCompressor, clear_cache, fit_compressor
+
+
+def embedded_pairs(
+    n: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """2+2-D Gaussian latents, linearly embedded in 20 and 15 dimensions."""
+    u, v, truth = gaussian_pairs(2, n, seed, rho=0.6)
+    rng = np.random.default_rng(seed + 100)
+    return u @ rng.standard_normal((2, 20)), v @ rng.standard_normal((2, 15)), u, v, truth
+
+
+def blob_images(n: int, width: int, seed: int) -> np.ndarray:
+    """(n, width, width) images of a Gaussian blob at a uniform random centre."""
+    centres = np.random.default_rng(seed).uniform(0.2, 0.8, size=(n, 2))
+    grid = (np.arange(width) + 0.5) / width
+    across = np.exp(-10.0 * (grid - centres[:, :1]) ** 2)
+    down = np.exp(-10.0 * (grid - centres[:, 1:]) ** 2)
+    return down[:, :, None] * across[:, None, :]
+
+
+TINY = {"hidden": 32, "max_epochs": 25, "batch_size": 32, "progress": False}
+
+
+@pytest.fixture
+def count_fits(monkeypatch):
+    """Count calls of the function that fits one side (the cache starts empty)."""
+    clear_cache()
+    calls = []
+    original = compression.fit_side
+
+    def counted(*args, **kwargs):
+        calls.append(args[1])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(compression, "fit_side", counted)
+    yield calls
+    clear_cache()
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail the test if any compressor is fitted: errors must come first."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a compressor was fitted before the input was refused")
+
+    monkeypatch.setattr(compression, "fit_side", refuse)
+    clear_cache()
+
+
+def test_pca_of_a_linear_embedding_recovers_the_latent_mi():
+    x, y, u, v, truth = embedded_pairs(2000, seed=3)
+    inner = KL(whiten=True)
+    result = estimate_mi(x, y, "compression", inner=inner, gaussianize=False)
+    # Lossless: PCA keeps the 2 latent dimensions of each side and all of their variance.
+    for side in ("x", "y"):
+        assert result.details[side]["code_dim"] == 2
+        assert result.details[side]["unexplained_variance"] < 1e-12
+    assert "lossy_compression" not in result.warning_kinds
+    # The codes are an invertible linear map of the latents, to which whitened KL is blind:
+    # the same number as on the latents themselves, and so within its error of the truth.
+    on_latents = estimate_mi(u, v, inner)
+    assert result.value == pytest.approx(on_latents.value, abs=1e-9)
+    assert abs(result.value - truth) < Z * result.standard_error
+
+
+def test_gaussianized_codes_keep_the_mi():
+    x, y, _, _, truth = embedded_pairs(2000, seed=3)
+    result = estimate_mi(x, y, "compression")  # the defaults: gaussianized, weighted KL
+    assert abs(result.value - truth) < Z * result.standard_error
+
+
+def test_a_lossy_pca_warns_and_estimates_low():
+    x, y, _, _, truth = embedded_pairs(2000, seed=4)
+    with pytest.warns(UserWarning, match="compression is lossy"):
+        result = estimate_mi(x, y, "compression", code_dim=1, inner=KL(whiten=True))
+    assert "lossy_compression" in result.warning_kinds
+    assert result.details["x"]["unexplained_variance"] > 0.05
+    # One of two independent latent pairs is left on each side, at best half of the MI
+    # (the data-processing inequality), well below the truth.
+    assert result.value < truth - Z * result.standard_error
+
+
+def test_a_tiny_autoencoder_round_trips_small_images():
+    images = blob_images(300, 8, seed=0)
+    fitted = fit_compressor(images, "autoencoder", code_dim=2, **TINY)
+    assert fitted.sample_shape == (8, 8) and fitted.code_dim == 2
+    rows = images.reshape(300, -1)
+    back = fitted.reconstruct(rows)
+    relative_error = np.mean((back - rows) ** 2) / images.var()
+    # A constant guess scores 1; two numbers (the blob's centre) describe each image.
+    assert relative_error < 0.1
+    assert fitted.unexplained < 0.1
+    codes = fitted.encode(rows)
+    assert codes.shape == (300, 2) and np.all(np.abs(codes) < 1)
+
+
+@pytest.mark.parametrize("kind", ["pca", "autoencoder"])
+def test_a_saved_compressor_gives_the_same_codes_when_reloaded(kind, tmp_path):
+    images = blob_images(200, 8, seed=1)
+    fitted = fit_compressor(images, kind, code_dim=2, **(TINY if kind == "autoencoder" else {}))
+    path = tmp_path / "compressor.npz"
+    fitted.save(path)
+    loaded = FittedCompressor.load(path)
+    rows = images.reshape(200, -1)
+    np.testing.assert_array_equal(loaded.encode(rows), fitted.encode(rows))
+    assert (loaded.kind, loaded.sample_shape, loaded.unexplained) == (
+        kind,
+        (8, 8),
+        fitted.unexplained,
+    )
+
+
+def test_x_is_compressed_once_across_the_epochs_of_a_run(count_fits):
+    x, _, u, _, _ = embedded_pairs(500, seed=5)
+    rng = np.random.default_rng(6)
+    layers = [np.tanh(u * scale + rng.standard_normal(u.shape)) for scale in (0.5, 1.0, 2.0)]
+    values = [
+        estimate_mi(x, layer, "compression", compressor=("pca", None)).value for layer in layers
+    ]
+    assert count_fits == ["pca"]  # one fit of X, reused from the cache for later epochs
+    assert values[0] < values[1] < values[2]  # the layers carry more of u each time
+    # An explicitly fitted compressor is never refitted; with the cache off, every call fits.
+    fitted = fit_compressor(x, "pca")
+    count_fits.clear()
+    estimate_mi(x, layers[0], "compression", compressor=(fitted, None))
+    assert count_fits == []
+    for layer in layers:
+        estimate_mi(x, layer, "compression", compressor=("pca", None), cache=False)
+    assert count_fits == ["pca"] * 3
+
+
+def test_a_discrete_side_is_left_as_it_is():
+    x, _, u, _, _ = embedded_pairs(600, seed=7)
+    labels = (u[:, 0] > 0).astype(int)
+    result = estimate_mi(x, labels, "compression", inner=KL(whiten=True))
+    assert result.details["y"]["reason"] == "discrete"
+    # I(u; sign(u_0)) = log 2 at most, and the kNN estimate against labels is close to it.
+    assert 0.5 < result.value < math.log(2) + 0.1
+
+
+@pytest.mark.parametrize(
+    ("x", "params", "message"),
+    [
+        (blob_images(30, 8, 0), {"compressor": "autoencoder", "code_dim": 2}, "each needs"),
+        (
+            blob_images(60, 8, 0),
+            {"compressor": "autoencoder", "code_dim": 2, "fit_x": np.zeros((60, 4, 16))},
+            "shape",
+        ),
+        (np.ones((60, 3)).cumsum(0), {"code_dim": 5}, "larger than its 3 features"),
+        (np.ones((60, 3)).cumsum(0), {"fit_x": np.zeros((60, 4))}, "fit_x has 4 features"),
+        (blob_images(60, 6, 0), {"compressor": "autoencoder", "code_dim": 2}, "multiples of 4"),
+    ],
+)
+def test_bad_input_is_refused_before_any_fit(x, params, message, no_training):
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal((len(x), 2))
+    with pytest.raises(ValueError, match=message):
+        estimate_mi(x, y, "compression", **params)
+
+
+def test_bad_input_on_y_is_refused_before_x_is_fitted(no_training):
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="larger than"):
+        estimate_mi(
+            rng.standard_normal((60, 4)),
+            rng.standard_normal((60, 2)),
+            "compression",
+            code_dim=(2, 3),
+        )
+
+
+def test_a_fitted_compressor_refuses_images_of_another_shape(no_training):
+    fitted = FittedCompressor(
+        "pca",
+        64,
+        (8, 8),
+        2,
+        0.0,
+        {"shift": np.zeros(64), "scale": np.ones(1), "components": np.eye(2, 64)},
+    )
+    images = np.zeros((40, 4, 16))
+    with pytest.raises(ValueError, match="images of shape"):
+        estimate_mi(images, np.arange(40.0), "compression", compressor=(fitted, None))
+
+
+def test_bad_parameters_are_refused_when_built():
+    with pytest.raises(ValueError, match="needs code_dim"):
+        compression.CompressionEstimator(compressor="autoencoder")
+    with pytest.raises(ValueError, match="compressor must be"):
+        compression.CompressionEstimator(compressor="umap")
+    with pytest.raises(ValueError, match="unknown method"):
+        compression.CompressionEstimator(inner="nope")
+    with pytest.raises(ValueError, match="another method"):
+        compression.CompressionEstimator(inner="compression")
