@@ -107,14 +107,19 @@ def _panel_kernel_sums(
     # the cutoff radius along it are farther in full, so their terms are negligible.
     # Each grouping g (several label arrays over the same points) gets its own same-group
     # sums from the same exp, so I(X;T) and I(T;Y) share one pass over the pairs.
+    # At most two groupings; their same-group sums stay in registers (writing them to
+    # memory for every pair made the dense case 2-3x slower).
     n_rows = gram.shape[0]
-    n_groupings = groupings.shape[0]
+    two = groupings.shape[0] == 2
+    last = groupings.shape[0] - 1
     for r in prange(n_rows):
         thread = get_thread_id()
         i = first_row + r
         sum_all = 1.0  # the self term, exp(0)
-        for g in range(n_groupings):
-            same[g, i] = 1.0
+        same_first = 1.0
+        same_second = 1.0
+        label_first = groupings[0, i]
+        label_second = groupings[last, i]
         for c in range(r + 1, ends[i] - first_row):
             j = first_row + c
             norms = sq_panel[r] + sq_rest[c]
@@ -134,11 +139,16 @@ def _panel_kernel_sums(
             term = math.exp(-arg)
             sum_all += term
             col_total[thread, j] += term
-            for g in range(n_groupings):
-                if groupings[g, j] == groupings[g, i]:
-                    same[g, i] += term
-                    col_same[thread, g, j] += term
+            if groupings[0, j] == label_first:
+                same_first += term
+                col_same[thread, 0, j] += term
+            if two and groupings[1, j] == label_second:
+                same_second += term
+                col_same[thread, 1, j] += term
         total[i] = sum_all
+        same[0, i] = same_first
+        if two:
+            same[1, i] = same_second
 
 
 def _block_rows(n: int, budget: int) -> int:
@@ -186,7 +196,7 @@ def kernel_log_sums_grouped(
     points : numpy.ndarray
         ``(n, d)`` float64 points.
     groupings : list of numpy.ndarray
-        int64 label arrays of length n; each gets its own same-group sums.
+        One or two int64 label arrays of length n; each gets its own same-group sums.
     scale : float
         The kernel scale c.
 
@@ -197,6 +207,18 @@ def kernel_log_sums_grouped(
     log_same : list of numpy.ndarray
         log S_i^same per grouping, in the order given.
     """
+    if not 1 <= len(groupings) <= 2:
+        raise ValueError(f"one or two label arrays are supported; got {len(groupings)}")
+    # Single-threaded BLAS throughout: its idle threads otherwise spin on the cores that the
+    # numba kernel's threads need (this doubled the CPU time on 2 cores, and made even the
+    # small eigen-decomposition of the sweep order cost as much as the kernel).
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _grouped_sums(points, groupings, scale)
+
+
+def _grouped_sums(
+    points: np.ndarray, groupings: list[np.ndarray], scale: float
+) -> tuple[np.ndarray, list[np.ndarray]]:
     # Centring costs nothing and shrinks the cancellation in ||a||^2 + ||b||^2 - 2 a.b.
     centred, scale = prepared_points(points, scale)
     n = centred.shape[0]
@@ -215,32 +237,29 @@ def kernel_log_sums_grouped(
     col_same = np.zeros((threads, len(groupings), n))
     rows = _block_rows(n, _BLOCK_ELEMENTS)
     buffer = np.empty(rows * n)
-    # Single-threaded BLAS: its idle threads otherwise spin on the cores that the numba
-    # kernel's threads need, which doubled the CPU time on 2 cores.
-    with threadpool_limits(limits=1, user_api="blas"):
-        for start in range(0, n, rows):
-            stop = min(start + rows, n)
-            # Only the columns some row of the panel can reach (ends is non-decreasing).
-            width = max(int(ends[stop - 1]) - start, stop - start)
-            gram = buffer[: (stop - start) * width].reshape(stop - start, width)
-            np.matmul(centred[start:stop], transposed[:, start : start + width], out=gram)
-            _panel_kernel_sums(
-                gram,
-                sq[start:stop],
-                sq[start:],
-                centred,
-                start,
-                ends,
-                scale,
-                cutoff,
-                tolerance,
-                careful,
-                labels,
-                total,
-                same,
-                col_total,
-                col_same,
-            )
+    for start in range(0, n, rows):
+        stop = min(start + rows, n)
+        # Only the columns some row of the panel can reach (ends is non-decreasing).
+        width = max(int(ends[stop - 1]) - start, stop - start)
+        gram = buffer[: (stop - start) * width].reshape(stop - start, width)
+        np.matmul(centred[start:stop], transposed[:, start : start + width], out=gram)
+        _panel_kernel_sums(
+            gram,
+            sq[start:stop],
+            sq[start:],
+            centred,
+            start,
+            ends,
+            scale,
+            cutoff,
+            tolerance,
+            careful,
+            labels,
+            total,
+            same,
+            col_total,
+            col_same,
+        )
     total += col_total.sum(axis=0)
     same += col_same.sum(axis=0)
     # Back to the caller's order of the points.
