@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import json
 import math
 
@@ -10,9 +11,14 @@ import pytest
 
 pytest.importorskip("torch")
 
-from mi_toolkit.experiments import EXPERIMENTS, run_experiment
+from mi_toolkit.experiments import EXPERIMENTS, ablation, run_experiment
 from mi_toolkit.experiments.ablation import LAYERS, curve_area, within_layer_rank
 from mi_toolkit.neurons import ablation_order
+
+
+def test_ablation_docstring_examples():
+    failed, attempted = doctest.testmod(ablation)
+    assert attempted >= 2 and failed == 0
 
 
 def test_curve_area_is_the_mean_accuracy_under_trapezoids():

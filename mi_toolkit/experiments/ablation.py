@@ -269,7 +269,7 @@ def _at_fraction(results, layer: str, order: str, fraction: float) -> np.ndarray
     values = []
     for r in results:
         c = r.curves[layer]
-        k = int(round(fraction * (len(c.n_ablated) - 1)))
+        k = round(fraction * (len(c.n_ablated) - 1))
         curve = c.random.mean(axis=0) if order == "random" else c.accuracy[order]
         values.append(curve[k])
     return np.array(values)
@@ -396,17 +396,19 @@ def _mi_distribution(results, numbers, findings) -> Table:
 
 def _pooled(results, numbers, findings) -> Table:
     """Both layers ablated at once: pooled-MI order against within-layer-rank order."""
+    global_order = [r.pooled_global.accuracy["descending"] for r in results]
+    per_layer_order = [r.pooled_per_layer.accuracy["descending"] for r in results]
     curves = {
-        "global top-k (pooled MI)": [r.pooled_global.accuracy["descending"] for r in results],
-        "per-layer top-k (within-layer rank)": [
-            r.pooled_per_layer.accuracy["descending"] for r in results
-        ],
+        "global top-k (pooled MI)": global_order,
+        "per-layer top-k (within-layer rank)": per_layer_order,
         "random": [r.pooled_global.random.mean(axis=0) for r in results],
     }
     width = len(results[0].pooled_global.n_ablated) - 1
     checkpoints = [width // 8, width // 4, width // 2]
     rows = []
-    for (label, per_seed), key in zip(curves.items(), ("global", "per_layer", "random")):
+    for (label, per_seed), key in zip(
+        curves.items(), ("global", "per_layer", "random"), strict=True
+    ):
         areas = [curve_area(c) for c in per_seed]
         numbers[f"pooled.area.{key}"] = float(np.mean(areas))
         cells = [mean_and_spread(areas)]
@@ -416,8 +418,7 @@ def _pooled(results, numbers, findings) -> Table:
             cells.append(mean_and_spread(values))
         rows.append([label, *cells])
     difference = [
-        curve_area(g) - curve_area(p)
-        for g, p in zip(curves["global top-k (pooled MI)"], curves[rows[1][0]])
+        curve_area(g) - curve_area(p) for g, p in zip(global_order, per_layer_order, strict=True)
     ]
     numbers["pooled.area.global_minus_per_layer"] = float(np.mean(difference))
     findings.append(
@@ -458,7 +459,7 @@ def _plot(results, output: Path) -> list[str]:
     from mi_toolkit.plots import plot_ablation
 
     figure, axes = plt.subplots(1, 4, figsize=(15, 3.6))
-    for axis, layer in zip(axes[:2], LAYERS):
+    for axis, layer in zip(axes[:2], LAYERS, strict=True):
         plot_ablation(
             _mean_curves(results, layer),
             axes=axis,
