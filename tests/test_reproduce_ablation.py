@@ -52,6 +52,8 @@ def test_ablation_quick_run_reports_the_numbers_it_names(tmp_path):
             for pct in (25, 50, 75):
                 assert 0.0 <= numbers[f"{layer}.accuracy_at_{pct}pct.{order}"] <= 1.0
         assert 0 <= numbers[f"{layer}.seeds_in_order"] <= 2
+        for pair in ("descending_below_random", "random_below_ascending"):
+            assert numbers[f"{layer}.seeds_in_order"] <= numbers[f"{layer}.seeds_{pair}"] <= 2
         assert isinstance(numbers[f"{layer}.reproduced"], bool)
         assert numbers[f"{layer}.mi_mean_bits"] >= 0
         assert numbers[f"{layer}.mi_max_bits"] <= math.log2(10) + 1e-9

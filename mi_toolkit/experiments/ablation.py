@@ -287,6 +287,15 @@ def _report(settings, seeds, quick, results, figures) -> Report:
         ordered = (areas["descending"] < areas["random"]) & (areas["random"] < areas["ascending"])
         passed[layer] = int(ordered.sum()) >= PASS_SHARE * seeds
         numbers[f"{layer}.seeds_in_order"] = int(ordered.sum())
+        # Which half of the ordering fails, when it does (descriptive; added after the
+        # first full run showed ascending close to random).
+        pairs = {
+            "descending_below_random": areas["descending"] < areas["random"],
+            "random_below_ascending": areas["random"] < areas["ascending"],
+            "descending_below_ascending": areas["descending"] < areas["ascending"],
+        }
+        for pair, holds in pairs.items():
+            numbers[f"{layer}.seeds_{pair}"] = int(holds.sum())
         numbers[f"{layer}.reproduced"] = passed[layer]
         for order, values in areas.items():
             numbers[f"{layer}.area.{order}"] = float(values.mean())
@@ -307,7 +316,10 @@ def _report(settings, seeds, quick, results, figures) -> Report:
             f"{layer}: area under the accuracy curve descending "
             f"{mean_and_spread(areas['descending'])}, random {mean_and_spread(areas['random'])}, "
             f"ascending {mean_and_spread(areas['ascending'])}; descending < random < ascending "
-            f"in {int(ordered.sum())} of {seeds} seeds."
+            f"in {int(ordered.sum())} of {seeds} seeds (descending < random in "
+            f"{int(pairs['descending_below_random'].sum())}, random < ascending in "
+            f"{int(pairs['random_below_ascending'].sum())}, descending < ascending in "
+            f"{int(pairs['descending_below_ascending'].sum())})."
         )
     mi_rows = _mi_distribution(results, numbers, findings)
     pooled_rows = _pooled(results, numbers, findings)
