@@ -57,6 +57,7 @@ def test_ablation_quick_run_reports_the_numbers_it_names(tmp_path):
         assert isinstance(numbers[f"{layer}.reproduced"], bool)
         assert numbers[f"{layer}.mi_mean_bits"] >= 0
         assert numbers[f"{layer}.mi_max_bits"] <= math.log2(10) + 1e-9
+        assert 0 <= numbers[f"{layer}.units_with_zero_mi"] <= 12  # quick: 12 units a layer
     for key in ("global", "per_layer", "random"):
         assert 0.0 <= numbers[f"pooled.area.{key}"] <= 1.0
     assert 0.0 <= numbers["layer2_share_of_pooled_top_half"] <= 1.0

@@ -384,7 +384,8 @@ def _mi_distribution(results, numbers, findings) -> Table:
             "zero": [int(np.sum(r.mi[layer] <= 0)) for r in results],
         }
         for key, values in stats.items():
-            numbers[f"{layer}.mi_{key}_bits"] = float(np.mean(values))
+            name = "units_with_zero_mi" if key == "zero" else f"mi_{key}_bits"
+            numbers[f"{layer}.{name}"] = float(np.mean(values))
         rows.append([layer, *(mean_and_spread(v) for v in stats.values())])
     top_share = []
     for r in results:
