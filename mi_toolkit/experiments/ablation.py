@@ -8,7 +8,7 @@ another, in descending or ascending order of :math:`I(T_i; Y)` or in random orde
 the test accuracy is recorded against the number zeroed
 (:func:`mi_toolkit.neurons.ablate_layer`).
 
-The claim (their Figs. 2–5, and the seed's slides): within a layer, zeroing high-MI
+The claim (the paper and the slides of seed 004): within a layer, zeroing high-MI
 neurons first hurts the test accuracy far more than zeroing low-MI neurons first, with
 random orders in between. Across layers the values are not comparable (Simpson's
 paradox): the layers have different distributions of :math:`I(T_i; Y)`, so ranking the
