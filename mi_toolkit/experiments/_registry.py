@@ -42,6 +42,14 @@ EXPERIMENTS: dict[str, ExperimentInfo] = {
             claim="deep linear networks do not compress, with SGD or with batch gradient "
             "descent; only the task-irrelevant part of the input is compressed",
         ),
+        ExperimentInfo(
+            name="ablation",
+            module="mi_toolkit.experiments.ablation",
+            study="Liu, Amjad & Geiger 2018, arXiv:1804.06679 (seed 004)",
+            claim="within a layer, ablating high-I(T_i;Y) neurons first hurts test accuracy "
+            "far more than ablating low ones first (random in between); per-neuron MI is not "
+            "comparable across layers",
+        ),
     )
 }
 
