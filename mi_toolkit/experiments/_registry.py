@@ -43,6 +43,21 @@ EXPERIMENTS: dict[str, ExperimentInfo] = {
             "descent; only the task-irrelevant part of the input is compressed",
         ),
         ExperimentInfo(
+            name="saturation",
+            module="mi_toolkit.experiments.saturation",
+            study="Saxe et al. 2018, section 2 (seed 001)",
+            claim="double-sided saturating non-linearities (tanh) compress in the information "
+            "plane, single-sided ones (ReLU) do not",
+        ),
+        ExperimentInfo(
+            name="two-phases",
+            module="mi_toolkit.experiments.two_phases",
+            study="Shwartz-Ziv & Tishby 2017 (seed 000)",
+            claim="the gradients move from a drift phase (mean above spread) to a diffusion "
+            "phase (mean below spread), and the change coincides with the start of "
+            "compression, the peak of I(X;T)",
+        ),
+        ExperimentInfo(
             name="ablation",
             module="mi_toolkit.experiments.ablation",
             study="Liu, Amjad & Geiger 2018, arXiv:1804.06679 (seed 004)",
