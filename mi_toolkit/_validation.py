@@ -222,6 +222,15 @@ def check_positive_int(value: Any, name: str, hint: str = "") -> int:
     return int(value)
 
 
+def check_seed(value: Any, name: str) -> int:
+    """Return ``value`` as an int after checking it is a non-negative integer (a seed)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a non-negative integer such as 0; got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be a non-negative integer such as 0; got {value!r}")
+    return int(value)
+
+
 def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mi_toolkit._registry import register
-from mi_toolkit._validation import Variable
+from mi_toolkit._validation import Variable, check_seed
 from mi_toolkit.estimators.base import Estimate, Estimator
 from mi_toolkit.estimators.binning import BinningEstimator
 from mi_toolkit.estimators.cca import hash_halves
@@ -178,12 +178,7 @@ class AutoEstimator(Estimator):
     def __post_init__(self) -> None:
         if not isinstance(self.neural, bool):
             raise ValueError(f"neural must be True or False; got {self.neural!r}")
-        if (
-            not isinstance(self.seed, (int, np.integer))
-            or isinstance(self.seed, bool)
-            or self.seed < 0
-        ):
-            raise ValueError(f"seed must be a non-negative integer; got {self.seed!r}")
+        check_seed(self.seed, "seed")
 
     def entropy(self, x: Variable) -> Estimate:
         raise ValueError(

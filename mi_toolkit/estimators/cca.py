@@ -57,7 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mi_toolkit._registry import get_method, register
-from mi_toolkit._validation import Variable, check_choice
+from mi_toolkit._validation import Variable, check_choice, check_seed
 from mi_toolkit.estimators._knn_common import prepare_block, record_dropped
 from mi_toolkit.estimators.base import Estimate, Estimator
 
@@ -175,12 +175,7 @@ class CCABoundEstimator(Estimator):
                 f"alpha must be a level between 0 and 1, e.g. 0.05; got {self.alpha!r}"
             )
         check_choice(self.transform, "transform", TRANSFORMS)
-        if (
-            not isinstance(self.seed, (int, np.integer))
-            or isinstance(self.seed, bool)
-            or self.seed < 0
-        ):
-            raise ValueError(f"seed must be a non-negative integer; got {self.seed!r}")
+        check_seed(self.seed, "seed")
 
     def entropy(self, x: Variable) -> Estimate:
         raise ValueError(

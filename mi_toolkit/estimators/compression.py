@@ -82,7 +82,6 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
-import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -95,6 +94,7 @@ from mi_toolkit._validation import (
     as_variable,
     check_positive,
     check_positive_int,
+    check_seed,
 )
 from mi_toolkit.estimators._device import check_device
 from mi_toolkit.estimators.base import Estimate, Estimator
@@ -396,9 +396,7 @@ class CompressionEstimator(Estimator):
             if value != 0:
                 check_positive(value, name)
         check_device(self.device)
-        seed = self.random_state
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise TypeError(f"random_state must be a non-negative integer such as 0; got {seed!r}")
+        check_seed(self.random_state, "random_state")
         if self.progress is not None and not isinstance(self.progress, bool):
             raise TypeError(f"progress must be True, False or None; got {self.progress!r}")
         for name in ("gaussianize", "cache"):
