@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import doctest
 import json
 import math
 
 import numpy as np
 
 from mi_toolkit import estimate_mi
-from mi_toolkit.experiments import run_experiment
+from mi_toolkit.experiments import bnn, run_experiment
 from mi_toolkit.experiments.bnn import (
     EXACT,
     MODELS,
@@ -25,6 +26,11 @@ def test_saturation_is_the_first_epoch_from_which_the_loss_stays_near_its_end():
     bumpy = np.array([1.0, 0.01, 0.2, 0.01, 0.0])  # leaves the band again at epoch 3
     assert saturation_epoch(epochs, bumpy) == 7
     assert saturation_epoch(epochs, np.ones(5)) == 0  # never falls: saturated from the start
+
+
+def test_bnn_docstring_examples():
+    result = doctest.testmod(bnn)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_binary_hidden_layers_get_the_exact_plug_in_value():
