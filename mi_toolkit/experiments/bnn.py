@@ -113,6 +113,7 @@ def train_all(settings: BnnSettings, seeds: int, folder: Path, progress: bool | 
 
 
 def is_binary(model: str) -> bool:
+    """Whether ``model`` (a key of :data:`MODELS`) is a binary network."""
     return model.startswith("BNN")
 
 
@@ -124,6 +125,7 @@ def estimators_by_layer(model: str, layers: list[str]) -> dict[str, tuple[str, d
 
 
 def describe_estimator(method: tuple[str, dict]) -> str:
+    """The estimator in words, for the report."""
     params = method[1]
     if params["strategy"] == "none":
         return "exact plug-in (binning, strategy='none')"
@@ -207,6 +209,7 @@ class ModelFindings:
     test_accuracy: np.ndarray  # (S,)
 
     def hidden(self) -> list[int]:
+        """Column indices of the hidden layers (every layer but the output)."""
         return [j for j, name in enumerate(self.layers) if name != "output"]
 
     def separate_layers(self) -> list[str]:
