@@ -65,6 +65,15 @@ EXPERIMENTS: dict[str, ExperimentInfo] = {
             "far more than ablating low ones first (random in between); per-neuron MI is not "
             "comparable across layers",
         ),
+        ExperimentInfo(
+            name="bnn",
+            module="mi_toolkit.experiments.bnn",
+            study="Raj et al. 2020, binary neural networks through the information "
+            "bottleneck (seeds 000 and 002)",
+            claim="binary networks start with a low I(X;T) and fit and compress at once; "
+            "DNNs compress in a separate phase after the loss saturates; sign-swish "
+            "overfits less than tanh and hard-tanh",
+        ),
     )
 }
 
