@@ -119,3 +119,12 @@ def test_too_few_samples_names_the_need():
     rng = np.random.default_rng(7)
     with pytest.raises(ValueError, match="'auto' needs at least 100"):
         estimate_mi(rng.standard_normal(80), rng.standard_normal(80), "auto")
+
+
+def test_a_discrete_pair_at_the_log_n_ceiling_is_not_lifted_above_it():
+    # Every 12-bit pattern once: the plug-in is log 4096 exactly and saturated; Miller's
+    # correction would add 0.5 nats above what any estimate from 4,096 samples can support.
+    patterns = (np.arange(4096)[:, None] >> np.arange(12)) & 1
+    result = estimate_mi(patterns, patterns, "auto")
+    assert result.value == pytest.approx(np.log(4096), abs=1e-12)
+    assert result.saturated and "ceiling" in result.warning_kinds

@@ -340,7 +340,18 @@ def _miller_madow(plug_in: Estimate, n: int) -> Estimate:
     channel, downwards when every cell holds about one sample, as for an identity map of
     more symbols than samples). The correction removes the first-order term only, so a
     correction above LARGE_CORRECTION_NATS also warns.
+
+    A plug-in at the log N ceiling (every sample of a side distinct, e.g. all 4,096 inputs
+    of the 12-bit task given once) is returned as it is: its ceiling warning says what it
+    means, and a correction would lift it above log N, which the sample cannot support.
     """
+    if plug_in.saturated:
+        details = {
+            **plug_in.details,
+            "chosen": ["binning"],
+            "reasons": {"binning": "both sides discrete, at the log N ceiling: the plug-in"},
+        }
+        return dataclasses.replace(plug_in, details=details)
     cells = plug_in.details
     k_x, k_y, k_xy = (cells[f"occupied_bins_{s}"] for s in ("x", "y", "joint"))
     correction = (k_xy - k_x - k_y + 1) / (2 * n)
