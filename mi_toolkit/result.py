@@ -73,6 +73,7 @@ WARNING_KINDS: Mapping[str, str] = {
     "knn_saturation": "a kNN estimate above 5 nats, where kNN estimates saturate below the truth",
     "lossy_compression": "a compressor lost much of its side's variance, so by the "
     "data-processing inequality the estimate may be low",
+    "poor_fit": "the data do not look like the parametric family a closed form assumes",
 }
 
 

@@ -16,6 +16,7 @@ from mi_toolkit.estimators import (  # noqa: F401  (registration)
     kl,
     ksg,
     neural,
+    student_t,
 )
 from mi_toolkit.estimators.auto import AutoEstimator as Auto
 from mi_toolkit.estimators.base import Estimate, Estimator, UndefinedEstimate
@@ -32,6 +33,7 @@ from mi_toolkit.estimators.neural import InfoNCEEstimator as InfoNCE
 from mi_toolkit.estimators.neural import MINEEstimator as MINE
 from mi_toolkit.estimators.neural import NWJEstimator as NWJ
 from mi_toolkit.estimators.neural import SMILEEstimator as SMILE
+from mi_toolkit.estimators.student_t import StudentTEstimator as StudentT
 
 __all__ = [
     "KDE",
@@ -50,6 +52,7 @@ __all__ = [
     "Gaussian",
     "GaussianCopula",
     "InfoNCE",
+    "StudentT",
     "UndefinedEstimate",
     "fit_compressor",
 ]

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from mi_toolkit.estimators._device import resolve_backend
-from mi_toolkit.estimators.base import Estimate
+from mi_toolkit.estimators.base import Estimate, canonical_order
 from mi_toolkit.estimators.neural import INFONCE_CEILING_MARGIN, NeuralEstimator
 from mi_toolkit.result import EstimateWarning
 
@@ -321,7 +321,7 @@ def _standardised(values: np.ndarray) -> np.ndarray:
 
 def _canonical_order(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Row order sorted by the values, so the estimate ignores the order of the samples."""
-    return np.lexsort(np.hstack((x, y)).T[::-1])
+    return canonical_order(np.hstack((x, y)))
 
 
 @contextmanager

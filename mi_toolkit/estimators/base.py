@@ -41,6 +41,12 @@ class Estimate:
     saturated: bool = False
 
 
+def canonical_order(values: np.ndarray) -> np.ndarray:
+    """The order that sorts the rows by value (last column first), so that a fit on the
+    sorted rows does not depend on the order in which the samples were given."""
+    return np.lexsort(values.T[::-1])
+
+
 def mean_with_standard_error(terms: np.ndarray) -> tuple[float, float]:
     """Mean of per-sample terms and its CLT standard error, std / sqrt(n)."""
     n = terms.shape[0]

@@ -97,7 +97,7 @@ from mi_toolkit._validation import (
     check_seed,
 )
 from mi_toolkit.estimators._device import check_device
-from mi_toolkit.estimators.base import Estimate, Estimator
+from mi_toolkit.estimators.base import Estimate, Estimator, canonical_order
 from mi_toolkit.estimators.kl import KLEstimator
 from mi_toolkit.result import EstimateWarning
 
@@ -633,11 +633,6 @@ def _bias_note(inner_note: str | None) -> str:
 # -- fitting one side -----------------------------------------------------------------------
 
 
-def _canonical_rows(values: np.ndarray) -> np.ndarray:
-    """The rows sorted by value, so a fit does not depend on the order of the samples."""
-    return values[np.lexsort(values.T[::-1])]
-
-
 def _pca(dim: int | None, fit: Variable, explained: float) -> FittedCompressor:
     from sklearn.decomposition import PCA
 
@@ -666,7 +661,7 @@ def _pca(dim: int | None, fit: Variable, explained: float) -> FittedCompressor:
 def _autoencoder(estimator: CompressionEstimator, dim: int, fit: Variable) -> FittedCompressor:
     from mi_toolkit.estimators._compression_training import fit_autoencoder
 
-    values = _canonical_rows(fit.values)
+    values = fit.values[canonical_order(fit.values)]
     shift, scale = values.mean(), values.std()
     scale = scale if scale > 0 else 1.0
     scaled = (values - shift) / scale
