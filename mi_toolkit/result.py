@@ -74,6 +74,8 @@ WARNING_KINDS: Mapping[str, str] = {
     "lossy_compression": "a compressor lost much of its side's variance, so by the "
     "data-processing inequality the estimate may be low",
     "poor_fit": "the data do not look like the parametric family a closed form assumes",
+    "ill_conditioned": "a side's columns lie near a lower-dimensional manifold, where "
+    "Gaussian closed forms read near-deterministic directions as information",
 }
 
 
