@@ -92,7 +92,7 @@ class BnnSettings:
 
 
 FULL = BnnSettings()
-QUICK = BnnSettings(epochs=4, record="all")
+QUICK = BnnSettings(epochs=3, record="all")
 
 
 def twelve_bit_preset(model: str) -> TrainConfig:
