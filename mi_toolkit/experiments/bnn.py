@@ -381,6 +381,7 @@ class TaskResult:
 
     @property
     def ceiling(self) -> float:
+        """log2 N in bits, N the task's distinct inputs (the same for every model)."""
         return next(iter(self.curves.values())).ceiling
 
 
