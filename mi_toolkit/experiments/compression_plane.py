@@ -41,6 +41,7 @@ import math
 import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -51,6 +52,9 @@ from mi_toolkit.experiments._report import Report, Table, mean_and_spread
 from mi_toolkit.experiments.bnn import SATURATION_SHARE, saturation_epoch
 from mi_toolkit.phases import PhaseRule, layer_phases
 from mi_toolkit.plane_table import PlaneTable, plane_table
+
+if TYPE_CHECKING:
+    from mi_toolkit.nets.config import TrainConfig
 
 STUDY = (
     "Butakov et al. 2024, information bottleneck analysis of deep neural networks via "
@@ -99,7 +103,7 @@ FULL = PlaneSettings()
 QUICK = PlaneSettings(epochs=2, record="all")
 
 
-def model_config(settings: PlaneSettings, seeds: int):
+def model_config(settings: PlaneSettings, seeds: int) -> TrainConfig:
     """The ``digits-conv`` preset with noise injection (also at evaluation) and ``settings``."""
     from mi_toolkit.nets.presets import get_preset
 
@@ -136,6 +140,8 @@ class Curves:
     i_xt_error: np.ndarray
     i_ty: np.ndarray
     metrics: dict[str, np.ndarray]
+    #: Where the I(X;T) estimate carries the kNN estimator's saturation warning.
+    i_xt_knn_saturation: np.ndarray | None = None
 
 
 METRICS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy")
@@ -150,13 +156,17 @@ def curves_from_table(table: PlaneTable) -> Curves:
     shape = (len(members), len(epochs), len(layers))
     values = {name: np.full(shape, np.nan) for name in ("i_xt", "i_xt_error", "i_ty")}
     metrics = {name: np.full(shape[:2], np.nan) for name in METRICS}
+    saturated = np.zeros(shape, dtype=bool)
     for r in rows:
         where = (members.index(r["member"]), int(np.searchsorted(epochs, r["epoch"])))
         for name, array in values.items():
             array[(*where, layers.index(r["layer"]))] = r[name]
+        saturated[(*where, layers.index(r["layer"]))] = "I(X;T) knn_saturation" in r["warnings"]
         for name, array in metrics.items():
             array[where] = r[name]
-    return Curves(epochs, layers, values["i_xt"], values["i_xt_error"], values["i_ty"], metrics)
+    return Curves(
+        epochs, layers, values["i_xt"], values["i_xt_error"], values["i_ty"], metrics, saturated
+    )
 
 
 @dataclass
@@ -173,6 +183,7 @@ class PhaseFindings:
     saturation: np.ndarray  # (S,)
 
     def seeds(self) -> int:
+        """How many seeds (members) were analysed."""
         return len(self.saturation)
 
     def share(self, name: str, layer: str) -> float:
@@ -287,6 +298,7 @@ def _report(settings, seeds, quick, curves, findings, figures) -> Report:
             for name in ("compressed", "fit_then_compress", "after_saturation")
         }
         numbers |= {f"{layer}.{name}_seeds": count for name, count in counts.items()}
+        numbers |= _impossible(curves, j, layer)
         rows.append(
             [
                 layer,
@@ -318,7 +330,7 @@ def _report(settings, seeds, quick, curves, findings, figures) -> Report:
         rule=RULE_TEXT,
         settings=_settings(settings, seeds, quick),
         numbers=numbers,
-        findings=_findings(findings, per_seed, showing),
+        findings=_findings(findings, per_seed, showing) + _estimator_notes(numbers, curves),
         tables=[
             Table(
                 "Per layer (mean ± sd over seeds): epoch of the smoothed I(X;T) peak, the "
@@ -341,6 +353,26 @@ def _report(settings, seeds, quick, curves, findings, figures) -> Report:
         ],
         figures=figures,
     )
+
+
+def _impossible(curves: Curves, column: int, layer: str) -> dict[str, int]:
+    """Estimates of one layer that theory rules out or the estimator flags, counted.
+
+    I(X;T) < 0 and I(T;Y) > log2(classes) bits (H(Y) is at most that) cannot be right; a
+    fall of I(X;T) into negative values is the estimator failing, not compression. (Added
+    after the first full run showed both in the output layer.)
+    """
+    classes = 10  # the digits
+    flagged = curves.i_xt_knn_saturation
+    return {
+        f"{layer}.negative_i_xt_estimates": int(np.sum(curves.i_xt[:, :, column] < 0)),
+        f"{layer}.i_ty_above_log_classes_estimates": int(
+            np.sum(curves.i_ty[:, :, column] > math.log2(classes))
+        ),
+        f"{layer}.knn_saturated_i_xt_estimates": 0
+        if flagged is None
+        else int(np.sum(flagged[:, :, column])),
+    }
 
 
 def _sd(values: np.ndarray) -> float:
@@ -369,6 +401,26 @@ def _findings(findings: PhaseFindings, per_seed: dict, showing: list[str]) -> li
         + (", ".join(showing) or "none")
         + "."
     )
+    return lines
+
+
+def _estimator_notes(numbers: dict[str, object], curves: Curves) -> list[str]:
+    """Where the estimates are impossible or saturated, in plain words."""
+    total = curves.i_xt.shape[0] * curves.i_xt.shape[1]
+    lines = []
+    for layer in curves.layers:
+        negative = numbers[f"{layer}.negative_i_xt_estimates"]
+        above = numbers[f"{layer}.i_ty_above_log_classes_estimates"]
+        saturated = numbers[f"{layer}.knn_saturated_i_xt_estimates"]
+        if negative or above or saturated:
+            line = (
+                f"{layer}: of {total} estimates, {negative} of I(X;T) are negative and {above} "
+                f"of I(T;Y) exceed log2 10 = {math.log2(10):.2f} bits (both impossible); "
+                f"{saturated} of I(X;T) carry the kNN saturation warning (likely too low)"
+            )
+            if negative:
+                line += "; a fall of I(X;T) into negative values is the estimator failing"
+            lines.append(line + ".")
     return lines
 
 
