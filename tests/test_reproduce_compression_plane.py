@@ -16,6 +16,7 @@ from mi_toolkit.experiments.compression_plane import (
     PhaseFindings,
     verdict_of,
 )
+from mi_toolkit.plane import information_plane
 from mi_toolkit.plane_table import PlaneTable
 
 
@@ -84,3 +85,25 @@ def test_quick_run_compresses_x_once_and_reports_the_numbers_it_names(tmp_path, 
     assert "compression-plane" in text and "fits, then compresses" in text
     figure = tmp_path / "compression_plane.png"
     assert figure.exists() and figure.stat().st_size < 150_000
+
+
+def test_the_plane_gives_compression_the_inputs_as_data():
+    # X ~ N(0, I_3), T = X + N(0, 0.5² I): I(X;T) = 3/2 ln(1 + 1/0.25) nats, finite, where
+    # X taken as an index of distinct inputs would leave it undefined (NaN).
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((600, 3))
+    t = x + 0.5 * rng.standard_normal(x.shape)
+    labels = (x[:, 0] > 0).astype(np.int64)
+    plane = information_plane(
+        {"t": t[None]},
+        "compression",
+        x=x,
+        y=labels,
+        units="nats",
+        progress=False,
+        code_dim=3,
+        gaussianize=False,
+    )
+    truth = 1.5 * math.log(5.0)
+    value, error = plane.i_xt[0, 0], plane.i_xt_error[0, 0]
+    assert abs(value - truth) < 4 * error, (value, truth, error)
