@@ -191,6 +191,10 @@ def _jsonable(value: Any) -> Any:
         return value.item()
     if isinstance(value, tuple):
         return list(value)
+    if isinstance(value, Estimator):
+        # A nested estimator (compression's default inner) is stored as its method and
+        # parameters, so that two settings of it are told apart.
+        return {"method": value.name, **value.params()}
     raise TypeError(f"cannot store {type(value).__name__} in the plane's header")
 
 
@@ -417,6 +421,11 @@ def layer_variable(activation: np.ndarray, layer: str, epoch: int, y: Variable) 
     return as_variable(activation, "T")
 
 
+def _as_continuous(x: Variable) -> Variable:
+    """X as continuous data, for a method that measures X itself (compression)."""
+    return Variable(x.name, np.asarray(x.values, dtype=np.float64), False, x.sample_shape)
+
+
 def layer_estimates(
     estimator: Estimator, x: Variable, t: Variable, y: Variable, units: str
 ) -> tuple[MIEstimate | None, MIEstimate | None, list[tuple[str, str, str]]]:
@@ -431,6 +440,8 @@ def layer_estimates(
     """
     notes: list[tuple[str, str, str]] = []
     results: list[MIEstimate | None] = []
+    if estimator.continuous_inputs and x.discrete:
+        x = x.derived("continuous", lambda: _as_continuous(x))
     outcomes = mi_of_layer(estimator, x, t, y, units, emit_warnings=False)
     for quantity, outcome in zip((I_XT, I_TY), outcomes, strict=True):
         if isinstance(outcome, UndefinedEstimate):

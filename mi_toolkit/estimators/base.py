@@ -141,6 +141,9 @@ class Estimator:
     #: Whether samples of more than one axis (images) are accepted, kept flattened with
     #: their shape in ``Variable.sample_shape``.
     accepts_sample_shape: ClassVar[bool] = False
+    #: Whether the information plane gives this method the inputs X as continuous data
+    #: rather than as an index of distinct inputs (X is the variable it measures).
+    continuous_inputs: ClassVar[bool] = False
 
     def params(self) -> dict[str, Any]:
         """Every parameter of this estimator with the value it will use."""

@@ -74,6 +74,14 @@ EXPERIMENTS: dict[str, ExperimentInfo] = {
             "DNNs compress in a separate phase after the loss saturates; sign-swish "
             "overfits less than tanh and hard-tanh",
         ),
+        ExperimentInfo(
+            name="compression-plane",
+            module="mi_toolkit.experiments.compression_plane",
+            study="Butakov et al. 2024, information bottleneck analysis of deep neural "
+            "networks via lossy compression (seed 003)",
+            claim="with noise injection and lossy compression, the layers of a convolutional "
+            "classifier fit (I(X;T) rises) and then compress (I(X;T) falls)",
+        ),
     )
 }
 
