@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import time
 from pathlib import Path
 
 import numpy as np
 
 from mi_toolkit import estimate_mi
-from mi_toolkit.estimators import FittedCompressor, fit_compressor
+from mi_toolkit.estimators import Compression, FittedCompressor, fit_compressor
 from mi_toolkit.synthetic.images import GaussianBlobImages, RectangleImages
 
 TRUTHS = (0.0, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -81,12 +82,20 @@ def conv_critic(width: int):
     return Critic()
 
 
+def settings_tag(code_dim: int) -> str:
+    """A short hash of every default that shapes an autoencoder fit, so that compressors
+    fitted under older defaults are not reused after the defaults change."""
+    settings = Compression(compressor="autoencoder", code_dim=code_dim)
+    key = repr(settings._settings_key("autoencoder", code_dim))
+    return hashlib.blake2b(key.encode(), digest_size=4).hexdigest()
+
+
 def fitted_autoencoders(x: np.ndarray, y: np.ndarray, code_dim: int, key: str, folder: Path):
     """Each side's autoencoder, fitted once and kept in ``folder`` (so a rerun that changes
     only the inner estimator does not train again), and the seconds spent fitting."""
     fitted, seconds = [], 0.0
     for side, data in (("x", x), ("y", y)):
-        path = folder / f"{key}-{side}.npz"
+        path = folder / f"{key}-{settings_tag(code_dim)}-{side}.npz"
         if path.exists():
             compressor = FittedCompressor.load(path)
         else:

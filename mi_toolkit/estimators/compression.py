@@ -92,6 +92,7 @@ from mi_toolkit._registry import register
 from mi_toolkit._validation import (
     Variable,
     as_variable,
+    check_choice,
     check_positive,
     check_positive_int,
     check_seed,
@@ -102,6 +103,8 @@ from mi_toolkit.estimators.kl import KLEstimator
 from mi_toolkit.result import EstimateWarning
 
 COMPRESSORS = ("pca", "autoencoder")
+#: The autoencoder's decoders of images (vectors always get the MLP).
+DECODERS = ("conv", "mlp")
 #: How many fitted compressors the cache keeps.
 CACHE_SIZE = 8
 #: The inner estimator by default: weighted, whitened Kozachenko–Leonenko (Butakov et al.'s
@@ -198,6 +201,7 @@ class FittedCompressor:
             "code_dim": self.code_dim,
             "hidden": self.config["hidden"],
             "channels": self.config["channels"],
+            "decoder": self.config.get("decoder", "mlp"),
         }
 
     def _weights(self) -> dict[str, np.ndarray]:
@@ -313,6 +317,9 @@ class CompressionEstimator(Estimator):
         Share of the autoencoder's fit samples that early stopping watches.
     hidden : int
         Hidden units of the autoencoder's dense layers.
+    decoder : {"conv", "mlp"}
+        The autoencoder's decoder of images: transposed convolutions mirroring the encoder,
+        or an MLP (vectors always get the MLP).
     max_epochs, batch_size, patience : int
         Autoencoder training: most epochs, mini-batch size, epochs without improvement.
     learning_rate : float
@@ -346,6 +353,7 @@ class CompressionEstimator(Estimator):
     fit_y: Any = field(default=None, compare=False, repr=False)
     validation_fraction: float = 0.2
     hidden: int = 64
+    decoder: str = "mlp"
     max_epochs: int = 100
     batch_size: int = 256
     patience: int = 5
@@ -395,6 +403,7 @@ class CompressionEstimator(Estimator):
             value = getattr(self, name)
             if value != 0:
                 check_positive(value, name)
+        check_choice(self.decoder, "decoder", DECODERS)
         check_device(self.device)
         check_seed(self.random_state, "random_state")
         if self.progress is not None and not isinstance(self.progress, bool):
@@ -470,6 +479,7 @@ class CompressionEstimator(Estimator):
             dim,
             self.validation_fraction,
             self.hidden,
+            self.decoder,
             self.max_epochs,
             self.batch_size,
             self.patience,
@@ -678,6 +688,7 @@ def _autoencoder(estimator: CompressionEstimator, dim: int, fit: Variable) -> Fi
         "code_dim": dim,
         "hidden": estimator.hidden,
         "channels": (8, 16),
+        "decoder": estimator.decoder,
     }
     options = {
         "max_epochs": estimator.max_epochs,
@@ -707,7 +718,12 @@ def _autoencoder(estimator: CompressionEstimator, dim: int, fit: Variable) -> Fi
             "scale": np.array([scale]),
             **{f"weight:{k}": v for k, v in state.items()},
         },
-        config={"hidden": estimator.hidden, "channels": [8, 16], **facts},
+        config={
+            "hidden": estimator.hidden,
+            "channels": [8, 16],
+            "decoder": estimator.decoder,
+            **facts,
+        },
     )
 
 
