@@ -197,8 +197,21 @@ def report(paths: list[Path], markdown: Path, plot: Path) -> None:
                 )
             if any(c != "—" for c in cells):
                 lines.append(f"| {family} | {truth:g} | " + " | ".join(cells) + " |")
-    markdown.write_text("\n".join(lines) + "\n")
+    markdown.write_text("\n".join(lines) + "\n" + _notes(markdown))
     _plot(rows, methods, plot)
+
+
+#: Everything from this line on in the markdown is hand-written and kept by ``--report``.
+NOTES_MARKER = "<!-- notes: kept by --report -->"
+
+
+def _notes(markdown: Path) -> str:
+    """The hand-written notes at the end of the existing markdown, marker included."""
+    if not markdown.exists():
+        return ""
+    text = markdown.read_text()
+    start = text.find(NOTES_MARKER)
+    return "" if start < 0 else "\n" + text[start:]
 
 
 def _plot(rows: list[dict], methods: list[str], plot: Path) -> None:
