@@ -58,11 +58,13 @@ def _conv_decoder(
 
 
 class Autoencoder(nn.Module):
-    """Encoder to a tanh code of ``code_dim``, dense decoder back to the input's width.
+    """Encoder to a tanh code of ``code_dim``, decoder back to the input's width.
 
     Images (c, h, w) are encoded by two 3×3 convolutions with LeakyReLU and 2× max-pooling
     (Butakov et al.'s blocks without batch norm) and a dense layer; vectors by a two-layer
-    MLP. The decoder is an MLP in both cases: cheap, and enough to check the code.
+    MLP. The decoder is an MLP, or for images with ``config["decoder"] == "conv"`` the
+    encoder's mirror (:func:`_conv_decoder`); compressors saved before that choice existed
+    have no ``decoder`` entry and get the MLP they were trained with.
     """
 
     def __init__(self, config: dict[str, Any]) -> None:
