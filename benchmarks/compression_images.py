@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import time
 from pathlib import Path
 
 import numpy as np
 
 from mi_toolkit import estimate_mi
-from mi_toolkit.estimators import FittedCompressor, fit_compressor
+from mi_toolkit.estimators import Compression, FittedCompressor, fit_compressor
 from mi_toolkit.synthetic.images import GaussianBlobImages, RectangleImages
 
 TRUTHS = (0.0, 1.0, 2.5, 5.0, 7.5, 10.0)
@@ -81,12 +82,20 @@ def conv_critic(width: int):
     return Critic()
 
 
+def settings_tag(code_dim: int) -> str:
+    """A short hash of every default that shapes an autoencoder fit, so that compressors
+    fitted under older defaults are not reused after the defaults change."""
+    settings = Compression(compressor="autoencoder", code_dim=code_dim)
+    key = repr(settings._settings_key("autoencoder", code_dim))
+    return hashlib.blake2b(key.encode(), digest_size=4).hexdigest()
+
+
 def fitted_autoencoders(x: np.ndarray, y: np.ndarray, code_dim: int, key: str, folder: Path):
     """Each side's autoencoder, fitted once and kept in ``folder`` (so a rerun that changes
     only the inner estimator does not train again), and the seconds spent fitting."""
     fitted, seconds = [], 0.0
     for side, data in (("x", x), ("y", y)):
-        path = folder / f"{key}-{side}.npz"
+        path = folder / f"{key}-{settings_tag(code_dim)}-{side}.npz"
         if path.exists():
             compressor = FittedCompressor.load(path)
         else:
@@ -188,8 +197,21 @@ def report(paths: list[Path], markdown: Path, plot: Path) -> None:
                 )
             if any(c != "—" for c in cells):
                 lines.append(f"| {family} | {truth:g} | " + " | ".join(cells) + " |")
-    markdown.write_text("\n".join(lines) + "\n")
+    markdown.write_text("\n".join(lines) + "\n" + _notes(markdown))
     _plot(rows, methods, plot)
+
+
+#: Everything from this line on in the markdown is hand-written and kept by ``--report``.
+NOTES_MARKER = "<!-- notes: kept by --report -->"
+
+
+def _notes(markdown: Path) -> str:
+    """The hand-written notes at the end of the existing markdown, marker included."""
+    if not markdown.exists():
+        return ""
+    text = markdown.read_text()
+    start = text.find(NOTES_MARKER)
+    return "" if start < 0 else "\n" + text[start:]
 
 
 def _plot(rows: list[dict], methods: list[str], plot: Path) -> None:

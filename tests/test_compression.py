@@ -94,9 +94,11 @@ def test_a_lossy_pca_warns_and_estimates_low():
     assert result.value < truth - Z * result.standard_error
 
 
-def test_a_tiny_autoencoder_round_trips_small_images():
+@pytest.mark.parametrize("decoder", ["mlp", "conv"])
+def test_a_tiny_autoencoder_round_trips_small_images(decoder):
     images = blob_images(300, 8, seed=0)
-    fitted = fit_compressor(images, "autoencoder", code_dim=2, **TINY)
+    fitted = fit_compressor(images, "autoencoder", code_dim=2, decoder=decoder, **TINY)
+    assert fitted.config["decoder"] == decoder
     assert fitted.sample_shape == (8, 8) and fitted.code_dim == 2
     rows = images.reshape(300, -1)
     back = fitted.reconstruct(rows)
@@ -207,3 +209,5 @@ def test_bad_parameters_are_refused_when_built():
         compression.CompressionEstimator(inner="nope")
     with pytest.raises(ValueError, match="another method"):
         compression.CompressionEstimator(inner="compression")
+    with pytest.raises(ValueError, match="decoder must be one of"):
+        compression.CompressionEstimator(decoder="deconv")

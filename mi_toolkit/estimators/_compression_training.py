@@ -35,12 +35,36 @@ def _image_shape(sample_shape: tuple[int, ...] | None) -> tuple[int, int, int] |
     return tuple(sample_shape)  # type: ignore[return-value]
 
 
+def _conv_decoder(
+    code: int, hidden: int, image: tuple[int, int, int], channels: tuple[int, int]
+) -> nn.Module:
+    """The encoder's mirror: dense layers to a (c2, h/4, w/4) map, two 2× transposed
+    convolutions back to (c, h, w), flattened. Its output is a sum of local 4×4 patterns,
+    so edges come out sharp where an MLP decoder blurs them through its ``hidden``-wide
+    linear read-out."""
+    out_channels, height, breadth = image
+    c1, c2 = channels
+    return nn.Sequential(
+        nn.Linear(code, hidden),
+        nn.LeakyReLU(_SLOPE),
+        nn.Linear(hidden, c2 * (height // 4) * (breadth // 4)),
+        nn.LeakyReLU(_SLOPE),
+        nn.Unflatten(1, (c2, height // 4, breadth // 4)),
+        nn.ConvTranspose2d(c2, c1, 4, stride=2, padding=1),
+        nn.LeakyReLU(_SLOPE),
+        nn.ConvTranspose2d(c1, out_channels, 4, stride=2, padding=1),
+        nn.Flatten(),
+    )
+
+
 class Autoencoder(nn.Module):
-    """Encoder to a tanh code of ``code_dim``, dense decoder back to the input's width.
+    """Encoder to a tanh code of ``code_dim``, decoder back to the input's width.
 
     Images (c, h, w) are encoded by two 3×3 convolutions with LeakyReLU and 2× max-pooling
     (Butakov et al.'s blocks without batch norm) and a dense layer; vectors by a two-layer
-    MLP. The decoder is an MLP in both cases: cheap, and enough to check the code.
+    MLP. The decoder is an MLP, or for images with ``config["decoder"] == "conv"`` the
+    encoder's mirror (:func:`_conv_decoder`); compressors saved before that choice existed
+    have no ``decoder`` entry and get the MLP they were trained with.
     """
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -66,13 +90,16 @@ class Autoencoder(nn.Module):
             ]
         self.encoder = nn.Sequential(*body, nn.Linear(hidden, hidden), nn.LeakyReLU(_SLOPE))
         self.code = nn.Linear(hidden, code)
-        self.decoder = nn.Sequential(
-            nn.Linear(code, hidden),
-            nn.LeakyReLU(_SLOPE),
-            nn.Linear(hidden, hidden),
-            nn.LeakyReLU(_SLOPE),
-            nn.Linear(hidden, width),
-        )
+        if image is not None and config.get("decoder", "mlp") == "conv":
+            self.decoder = _conv_decoder(code, hidden, image, config["channels"])
+        else:
+            self.decoder = nn.Sequential(
+                nn.Linear(code, hidden),
+                nn.LeakyReLU(_SLOPE),
+                nn.Linear(hidden, hidden),
+                nn.LeakyReLU(_SLOPE),
+                nn.Linear(hidden, width),
+            )
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         if self.image is not None:
