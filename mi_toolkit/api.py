@@ -6,9 +6,12 @@ once; the estimators receive clean float64 arrays and answer in nats.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from typing import Any
+
+import numpy as np
 
 import mi_toolkit.estimators  # noqa: F401  (registers the methods)
 from mi_toolkit._registry import get_method, list_methods
@@ -19,7 +22,7 @@ from mi_toolkit._validation import (
     check_same_length,
 )
 from mi_toolkit.estimators.base import Estimate, Estimator, UndefinedEstimate
-from mi_toolkit.result import MIEstimate, MIToolkitWarning, unit_scale
+from mi_toolkit.result import EstimateWarning, MIEstimate, MIToolkitWarning, unit_scale
 
 __all__ = [
     "build_estimator",
@@ -133,8 +136,58 @@ def mi_of_variables(
         As for :func:`estimate_mi`.
     """
     check_enough_samples(x, estimator.min_samples, estimator.name)
-    estimate = estimator.mutual_information(x, y)
+    estimate = checked_against_bounds(estimator.mutual_information(x, y), x, y)
     return _finish(estimate, estimator, x.n_samples, units, "mutual_information", emit_warnings)
+
+
+def _plug_in_entropy(variable: Variable) -> float:
+    codes, n_groups = variable.groups()
+    counts = np.bincount(codes, minlength=n_groups)
+    p = counts[counts > 0] / codes.shape[0]
+    return float(-(p * np.log(p)).sum())
+
+
+def checked_against_bounds(estimate: Estimate, x: Variable, y: Variable) -> Estimate:
+    """The estimate, with a warning where it breaks a bound every MI obeys.
+
+    0 ≤ I(X;Y) ≤ H(Y) for a discrete Y: a value above the entropy of a discrete side, or
+    below 0, by more than 3 standard errors cannot be the MI of any distribution, only an
+    estimator's bias (a kNN estimate against labels in a compressed space, for instance).
+    Methods that already say so (their own negative-value warnings) are left as they are.
+    """
+    error = estimate.standard_error if estimate.standard_error is not None else 0.0
+    error = error if math.isfinite(error) else 0.0
+    kinds = {w.kind for w in estimate.warnings}
+    added = []
+    if estimate.value < -3.0 * error - 1e-12 and not kinds & _NEGATIVE_KINDS:
+        added.append(
+            EstimateWarning(
+                "negative_estimate",
+                f"The estimate {estimate.value:.3g} nats is below 0 by more than 3 standard "
+                "errors; no MI is negative, so this is the estimator's bias, and the MI may be "
+                "anywhere from 0 up. Try method='auto' or more samples.",
+            )
+        )
+    for side in (x, y):
+        if not side.discrete:
+            continue
+        ceiling = _plug_in_entropy(side)
+        if estimate.value > ceiling * (1.0 + 1e-9) + 3.0 * error + 1e-12:
+            added.append(
+                EstimateWarning(
+                    "above_entropy",
+                    f"The estimate {estimate.value:.3g} nats exceeds the entropy of the "
+                    f"discrete {side.name} ({ceiling:.3g} nats), which no MI with it can: "
+                    "the estimator is biased upwards here. Try method='auto' or 'binning'.",
+                )
+            )
+    if not added:
+        return estimate
+    return dataclasses.replace(estimate, warnings=(*estimate.warnings, *added))
+
+
+#: Warnings by which a method already says that its value is below 0.
+_NEGATIVE_KINDS = frozenset({"negative_estimate", "negative_bound"})
 
 
 def mi_of_layer(
@@ -177,8 +230,15 @@ def mi_of_layer(
     shared = estimator.mutual_information_pair(x, t, y)
     if shared is not None:
         return tuple(  # type: ignore[return-value]
-            _finish(e, estimator, t.n_samples, units, "mutual_information", emit_warnings)
-            for e in shared
+            _finish(
+                checked_against_bounds(e, a, b),
+                estimator,
+                t.n_samples,
+                units,
+                "mutual_information",
+                emit_warnings,
+            )
+            for e, (a, b) in zip(shared, ((x, t), (t, y)), strict=True)
         )
     results: list[MIEstimate | UndefinedEstimate] = []
     for a, b in ((x, t), (t, y)):

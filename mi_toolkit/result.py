@@ -65,8 +65,10 @@ WARNING_KINDS: Mapping[str, str] = {
     "hold their value on held-out data, so the estimate stands",
     "negative_bound": "a held-out variational bound is below zero beyond its error",
     "batch_ceiling": "InfoNCE sits near its log(batch size) ceiling, so the MI may be larger",
-    "negative_estimate": "a kNN MI estimate is below 0 by more than 3 standard errors, which "
+    "negative_estimate": "an MI estimate is below 0 by more than 3 standard errors, which "
     "only the estimator's bias can explain",
+    "above_entropy": "an MI estimate is above the entropy of a discrete side by more than 3 "
+    "standard errors, which only the estimator's bias can explain",
     "knn_entropy_bias": "a kNN entropy in a dimension too high for its sample size, where the "
     "k-NN bias dominates",
     "undersampled": "a discrete plug-in MI whose first-order bias correction exceeds 0.05 nats",

@@ -10,6 +10,10 @@ import pytest
 import torch
 
 from mi_toolkit import MIEstimate, MIToolkitWarning, estimate_entropy, estimate_mi, list_methods
+from mi_toolkit._validation import as_variable
+from mi_toolkit.api import checked_against_bounds
+from mi_toolkit.estimators.base import Estimate
+from mi_toolkit.result import EstimateWarning
 
 
 def test_registry_lists_the_foundation_methods():
@@ -125,3 +129,28 @@ def test_kde_components_add_up(bits12):
     assert h_t - h_t_given_x == pytest.approx(result.value, rel=1e-12)
     # H(T|X) for a deterministic T is the entropy of the added noise, (d/2) log(2πeσ²).
     assert h_t_given_x == pytest.approx(6 * math.log(2 * math.pi * math.e * 0.5), rel=1e-12)
+
+
+def _labels_and_noise(n: int = 400):
+    rng = np.random.default_rng(0)
+    labels = as_variable(rng.integers(0, 2, n), "y", discrete=True)
+    return as_variable(rng.standard_normal(n), "x"), labels
+
+
+def test_a_value_above_the_entropy_of_a_discrete_side_is_flagged():
+    x, labels = _labels_and_noise()
+    counts = np.bincount(labels.values.ravel().astype(int))
+    ceiling = -sum(p * np.log(p) for p in counts / counts.sum())
+    above = checked_against_bounds(Estimate(ceiling + 0.1, 0.01), x, labels)
+    assert [w.kind for w in above.warnings] == ["above_entropy"]
+    within = checked_against_bounds(Estimate(ceiling + 0.02, 0.01), x, labels)
+    assert within.warnings == ()
+
+
+def test_a_value_below_zero_beyond_its_error_is_flagged_once():
+    x, labels = _labels_and_noise()
+    below = checked_against_bounds(Estimate(-0.1, 0.01), x, labels)
+    assert [w.kind for w in below.warnings] == ["negative_estimate"]
+    assert checked_against_bounds(Estimate(-0.02, 0.01), x, labels).warnings == ()
+    said = Estimate(-0.1, 0.01, (EstimateWarning("negative_bound", "held-out bound < 0"),))
+    assert [w.kind for w in checked_against_bounds(said, x, labels).warnings] == ["negative_bound"]

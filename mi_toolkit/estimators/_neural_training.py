@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from mi_toolkit.estimators._device import resolve_backend
+from mi_toolkit.estimators._knn_common import copula_normal_scores
 from mi_toolkit.estimators.base import Estimate, canonical_order
 from mi_toolkit.estimators.neural import INFONCE_CEILING_MARGIN, NeuralEstimator
 from mi_toolkit.result import EstimateWarning
@@ -313,6 +314,13 @@ def _mean_and_error(terms: np.ndarray) -> tuple[float, float]:
 # -- data ---------------------------------------------------------------------------------
 
 
+def _prepared(values: np.ndarray, transform: str) -> np.ndarray:
+    """The critic's input: standardised columns, or each column's normal scores."""
+    if transform == "copula":
+        return copula_normal_scores(values)
+    return _standardised(values)
+
+
 def _standardised(values: np.ndarray) -> np.ndarray:
     scale = values.std(axis=0)
     # A constant column carries nothing; centring it is enough.
@@ -568,7 +576,7 @@ def estimate_bound(
     shuffled = order[np.random.default_rng(seed).permutation(order.shape[0])]
     bounds = np.cumsum([0, n_train, n_validation, n_test])
     device = _device(estimator)
-    x_std, y_std = _standardised(x), _standardised(y)
+    x_std, y_std = (_prepared(v, estimator.transform) for v in (x, y))
     parts = {}
     for name, begin, end in zip(
         ("train", "validation", "test"), bounds[:-1], bounds[1:], strict=True

@@ -128,6 +128,9 @@ from mi_toolkit.estimators.base import Estimate, Estimator
 CRITICS = ("joint", "separable")
 # Each of the three parts of the split needs at least this many samples.
 _MIN_PART = 10
+#: Input transforms: "standardize" (mean 0, standard deviation 1 per column) or "copula"
+#: (each column's normal scores: MI-preserving, and it tames heavy tails).
+TRANSFORMS = ("standardize", "copula")
 
 
 def _check_fraction(value: Any, name: str) -> float:
@@ -165,6 +168,10 @@ class NeuralEstimator(Estimator):
     critic : {"joint", "separable"} or torch.nn.Module
         An MLP on [x, y], g(x)ᵀh(y), or a module called as ``critic(x, y)`` returning one
         score per row.
+    transform : {"standardize", "copula"}
+        The critic's input: standardised columns, or each column's normal scores (ranks
+        mapped to standard normal quantiles; the MI is unchanged and heavy tails no
+        longer drive the exponentials of the bounds).
     hidden_sizes : tuple of int
         Widths of the hidden layers of the built-in critics.
     embedding_dim : int
@@ -209,6 +216,7 @@ class NeuralEstimator(Estimator):
     objective: ClassVar[str]
 
     critic: Any = "joint"
+    transform: str = "standardize"
     hidden_sizes: tuple[int, ...] = (64, 64)
     embedding_dim: int = 32
     batch_size: int = 256
@@ -228,6 +236,11 @@ class NeuralEstimator(Estimator):
 
     def __post_init__(self) -> None:
         _check_critic(self.critic)
+        if self.transform not in TRANSFORMS:
+            raise ValueError(
+                f"transform must be one of {', '.join(map(repr, TRANSFORMS))}; "
+                f"got {self.transform!r}"
+            )
         if isinstance(self.hidden_sizes, int) or not hasattr(self.hidden_sizes, "__iter__"):
             raise TypeError(
                 f"hidden_sizes must be a sequence of positive integers such as (64, 64); "
