@@ -39,6 +39,10 @@ _TORCH_BLOCK_ELEMENTS = {"cuda": 2**24, "cpu": 2**20}
 # error of 1e-9 in one kernel term, far below the estimator's sampling error.
 _TRUSTED_ARGUMENT_ERROR = 1e-9
 _UNIT_ROUNDOFF = 2.0**-53
+# Up to this many features the kernel sums come from a cell grid with distances taken
+# from the differences; beyond, from BLAS panels of the Gram matrix swept along one axis.
+_GRID_MAX_FEATURES = 12
+_GRID_AXES = 3
 
 
 def rounding_tolerance(n_features: int) -> float:
@@ -151,6 +155,51 @@ def _panel_kernel_sums(
             same[1, i] = same_second
 
 
+@njit(cache=True, parallel=True)
+def _grid_kernel_sums(
+    points, starts, stops, scale, cutoff, groupings, total, same, col_total, col_same
+):
+    # points are in cell order; starts[r, i]:stops[r, i] are the runs of later points in
+    # the cells next to i's (see _grid_neighbour_runs), so every pair that may lie within
+    # the cutoff radius is met once. Distances come straight from the differences (exact
+    # enough at any scale, so no rounding guard is needed); each exp is credited to row i
+    # in registers and to row j through this thread's column accumulator, as in
+    # _panel_kernel_sums.
+    n, d = points.shape
+    two = groupings.shape[0] == 2
+    last = groupings.shape[0] - 1
+    for i in prange(n):
+        thread = get_thread_id()
+        sum_all = 1.0  # the self term, exp(0)
+        same_first = 1.0
+        same_second = 1.0
+        label_first = groupings[0, i]
+        label_second = groupings[last, i]
+        for run in range(starts.shape[0]):
+            for j in range(starts[run, i], stops[run, i]):
+                distance = 0.0
+                for k in range(d):
+                    difference = points[i, k] - points[j, k]
+                    distance += difference * difference
+                # A zero distance is a zero argument, even at scale inf.
+                arg = distance * scale if distance > 0.0 else 0.0
+                if arg > cutoff:
+                    continue
+                term = math.exp(-arg)
+                sum_all += term
+                col_total[thread, j] += term
+                if groupings[0, j] == label_first:
+                    same_first += term
+                    col_same[thread, 0, j] += term
+                if two and groupings[1, j] == label_second:
+                    same_second += term
+                    col_same[thread, 1, j] += term
+        total[i] = sum_all
+        same[0, i] = same_first
+        if two:
+            same[1, i] = same_second
+
+
 def _block_rows(n: int, budget: int) -> int:
     return max(1, min(n, budget // max(n, 1)))
 
@@ -162,6 +211,20 @@ def negligible_argument(n: int) -> float:
     e^-40 ~ 4e-18, under half an ulp of 1.0.
     """
     return 40.0 + math.log(max(n, 1))
+
+
+def _pruning_radius(scale: float, cutoff: float) -> float:
+    """The distance beyond which a kernel term is below e^-cutoff, with a margin that
+    covers the rounding of projections (of values below 1 in magnitude)."""
+    if not math.isfinite(scale):
+        return 1e-12
+    return math.sqrt(cutoff / scale) * (1.0 + 1e-9) + 1e-12
+
+
+def _principal_projections(centred: np.ndarray, axes: int) -> np.ndarray:
+    """``(n, axes)`` coordinates along the widest directions, the widest first."""
+    _, vectors = np.linalg.eigh(centred.T @ centred)
+    return centred @ vectors[:, ::-1][:, :axes]
 
 
 def _sweep_order(centred: np.ndarray, scale: float, cutoff: float) -> tuple[np.ndarray, ...]:
@@ -176,14 +239,68 @@ def _sweep_order(centred: np.ndarray, scale: float, cutoff: float) -> tuple[np.n
     n = centred.shape[0]
     if not scale > 0.0 or n < 2:  # scale 0 (or NaN): every pair counts
         return np.arange(n), np.full(n, n, dtype=np.int64)
-    _, vectors = np.linalg.eigh(centred.T @ centred)
-    projection = centred @ vectors[:, -1]
+    projection = _principal_projections(centred, 1)[:, 0]
     order = np.argsort(projection, kind="stable")
     projection = projection[order]
-    # The margin covers the rounding of the projections (values below 1 in magnitude).
-    radius = math.sqrt(cutoff / scale) * (1.0 + 1e-9) + 1e-12 if math.isfinite(scale) else 1e-12
+    radius = _pruning_radius(scale, cutoff)
     ends = np.searchsorted(projection, projection + radius, side="right").astype(np.int64)
     return order, ends
+
+
+def _grid_cells(centred: np.ndarray, scale: float, cutoff: float) -> np.ndarray:
+    """Per point, its cell of side the cutoff radius in the first three principal
+    coordinates, as ``(n, 3)`` int64 indices from 1 (0 and the last are empty padding).
+
+    Points whose cells differ by two or more along one axis are farther apart than the
+    radius along it, hence in full (see :func:`_sweep_order`). Axes whose cells would not
+    fit one int64 key (a radius of 1e-12 at scale inf) are left out (all in cell 1).
+    """
+    n, d = centred.shape
+    cells = np.ones((n, _GRID_AXES), dtype=np.int64)
+    if not scale > 0.0 or n < 2:  # scale 0 (or NaN): every pair counts, one cell
+        return cells
+    # The side's margin keeps floor() from splitting two points within the radius over
+    # cells two apart when the divisions round.
+    side = _pruning_radius(scale, cutoff) * (1.0 + 1e-6)
+    projections = _principal_projections(centred, min(d, _GRID_AXES))
+    indices = np.floor((projections - projections.min(axis=0)) / side)
+    room = 2**62
+    for axis in range(indices.shape[1]):
+        extent = int(indices[:, axis].max()) + 3
+        if extent > room:
+            break
+        room //= extent
+        cells[:, axis] += indices[:, axis].astype(np.int64)
+    return cells
+
+
+def _grid_neighbour_runs(cells: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The points' order by cell, and per point the runs of later points in its own and
+    the neighbouring cells: ``starts[r, i]:stops[r, i]`` for r = 0..4, in that order.
+
+    Cells are keyed (c0, c1, c2) lexicographically, so the three cells c2 - 1..c2 + 1 of
+    one (c0, c1) are one run of the sorted points. A pair of neighbouring cells is met from
+    the lower key only: the rest of i's own cell and cell c2 + 1, and the rows (c0, c1 + 1)
+    and (c0 + 1, c1 - 1..c1 + 1), each three cells wide.
+    """
+    extents = cells.max(axis=0) + 2
+    row_step = int(extents[2])
+    plane_step = int(extents[1]) * row_step
+    keys = cells[:, 0] * plane_step + cells[:, 1] * row_step + cells[:, 2]
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    n = keys.shape[0]
+    starts = np.empty((5, n), dtype=np.int64)
+    stops = np.empty((5, n), dtype=np.int64)
+    starts[0] = np.arange(1, n + 1)
+    stops[0] = np.searchsorted(keys, keys + 1, side="right")
+    for run, offset in enumerate(
+        (row_step, plane_step - row_step, plane_step, plane_step + row_step)
+    ):
+        centre = keys + offset
+        starts[run + 1] = np.searchsorted(keys, centre - 1, side="left")
+        stops[run + 1] = np.searchsorted(keys, centre + 1, side="right")
+    return order, starts, stops
 
 
 def kernel_log_sums_grouped(
@@ -223,18 +340,70 @@ def _grouped_sums(
     centred, scale = prepared_points(points, scale)
     n = centred.shape[0]
     cutoff = negligible_argument(n)
+    if centred.shape[1] <= _GRID_MAX_FEATURES:
+        order, total, same = _grid_sums(centred, groupings, scale, cutoff)
+    else:
+        order, total, same = _panel_sums(centred, groupings, scale, cutoff)
+    # Back to the caller's order of the points.
+    log_total = np.empty(n)
+    log_total[order] = np.log(total)
+    log_same = []
+    for g in range(len(groupings)):
+        unsorted = np.empty(n)
+        unsorted[order] = np.log(same[g])
+        log_same.append(unsorted)
+    return log_total, log_same
+
+
+def _sorted_labels(groupings: list[np.ndarray], order: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.stack([g[order] for g in groupings]).astype(np.int64))
+
+
+def _column_accumulators(n: int, n_groupings: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per numba thread, the sums credited to the later point of each pair."""
+    threads = get_num_threads()
+    return np.zeros((threads, n)), np.zeros((threads, n_groupings, n))
+
+
+def _grid_sums(
+    centred: np.ndarray, groupings: list[np.ndarray], scale: float, cutoff: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The order of the points, and S_i and S_i^same in it, from the cell grid."""
+    order, starts, stops = _grid_neighbour_runs(_grid_cells(centred, scale, cutoff))
+    n = centred.shape[0]
+    total = np.empty(n)
+    same = np.empty((len(groupings), n))
+    col_total, col_same = _column_accumulators(n, len(groupings))
+    _grid_kernel_sums(
+        np.ascontiguousarray(centred[order]),
+        starts,
+        stops,
+        scale,
+        cutoff,
+        _sorted_labels(groupings, order),
+        total,
+        same,
+        col_total,
+        col_same,
+    )
+    return order, total + col_total.sum(axis=0), same + col_same.sum(axis=0)
+
+
+def _panel_sums(
+    centred: np.ndarray, groupings: list[np.ndarray], scale: float, cutoff: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The order of the points, and S_i and S_i^same in it, from Gram-matrix panels."""
+    n = centred.shape[0]
     order, ends = _sweep_order(centred, scale, cutoff)
     centred = np.ascontiguousarray(centred[order])
-    labels = np.ascontiguousarray(np.stack([g[order] for g in groupings]).astype(np.int64))
+    labels = _sorted_labels(groupings, order)
     tolerance = rounding_tolerance(centred.shape[1])
     sq = np.einsum("ij,ij->i", centred, centred)
     careful = needs_exact_distances(sq, tolerance, scale)
     transposed = np.ascontiguousarray(centred.T)
     total = np.empty(n)
     same = np.empty((len(groupings), n))
-    threads = get_num_threads()
-    col_total = np.zeros((threads, n))
-    col_same = np.zeros((threads, len(groupings), n))
+    col_total, col_same = _column_accumulators(n, len(groupings))
     rows = _block_rows(n, _BLOCK_ELEMENTS)
     buffer = np.empty(rows * n)
     for start in range(0, n, rows):
@@ -260,17 +429,7 @@ def _grouped_sums(
             col_total,
             col_same,
         )
-    total += col_total.sum(axis=0)
-    same += col_same.sum(axis=0)
-    # Back to the caller's order of the points.
-    log_total = np.empty(n)
-    log_total[order] = np.log(total)
-    log_same = []
-    for g in range(len(groupings)):
-        unsorted = np.empty(n)
-        unsorted[order] = np.log(same[g])
-        log_same.append(unsorted)
-    return log_total, log_same
+    return order, total + col_total.sum(axis=0), same + col_same.sum(axis=0)
 
 
 def kernel_log_sums_torch(
