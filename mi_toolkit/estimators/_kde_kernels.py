@@ -42,7 +42,6 @@ _UNIT_ROUNDOFF = 2.0**-53
 # Up to this many features the kernel sums come from a cell grid with distances taken
 # from the differences; beyond, from BLAS panels of the Gram matrix swept along one axis.
 _GRID_MAX_FEATURES = 12
-_GRID_AXES = 3
 
 
 def rounding_tolerance(n_features: int) -> float:
@@ -159,22 +158,20 @@ def _panel_kernel_sums(
 def _grid_kernel_sums(
     points, starts, stops, scale, cutoff, groupings, total, same, col_total, col_same
 ):
-    # points are in cell order; starts[r, i]:stops[r, i] are the runs of later points in
-    # the cells next to i's (see _grid_neighbour_runs), so every pair that may lie within
-    # the cutoff radius is met once. Distances come straight from the differences (exact
+    # points are in row order; starts[r, i]:stops[r, i] are the runs of later points near
+    # i's (see _grid_rows), so every pair that may lie within the cutoff radius is met
+    # once. Distances come straight from the differences (exact
     # enough at any scale, so no rounding guard is needed); each exp is credited to row i
     # in registers and to row j through this thread's column accumulator, as in
-    # _panel_kernel_sums.
+    # _panel_kernel_sums. groupings has two rows (the same labels twice for one grouping).
     n, d = points.shape
-    two = groupings.shape[0] == 2
-    last = groupings.shape[0] - 1
     for i in prange(n):
         thread = get_thread_id()
         sum_all = 1.0  # the self term, exp(0)
         same_first = 1.0
         same_second = 1.0
         label_first = groupings[0, i]
-        label_second = groupings[last, i]
+        label_second = groupings[1, i]
         for run in range(starts.shape[0]):
             for j in range(starts[run, i], stops[run, i]):
                 distance = 0.0
@@ -188,16 +185,16 @@ def _grid_kernel_sums(
                 term = math.exp(-arg)
                 sum_all += term
                 col_total[thread, j] += term
-                if groupings[0, j] == label_first:
-                    same_first += term
-                    col_same[thread, 0, j] += term
-                if two and groupings[1, j] == label_second:
-                    same_second += term
-                    col_same[thread, 1, j] += term
+                # Selects, not branches: labels alternate unpredictably (1.4x faster).
+                match_first = term if groupings[0, j] == label_first else 0.0
+                same_first += match_first
+                col_same[thread, 0, j] += match_first
+                match_second = term if groupings[1, j] == label_second else 0.0
+                same_second += match_second
+                col_same[thread, 1, j] += match_second
         total[i] = sum_all
         same[0, i] = same_first
-        if two:
-            same[1, i] = same_second
+        same[1, i] = same_second
 
 
 def _block_rows(n: int, budget: int) -> int:
@@ -247,60 +244,76 @@ def _sweep_order(centred: np.ndarray, scale: float, cutoff: float) -> tuple[np.n
     return order, ends
 
 
-def _grid_cells(centred: np.ndarray, scale: float, cutoff: float) -> np.ndarray:
-    """Per point, its cell of side the cutoff radius in the first three principal
-    coordinates, as ``(n, 3)`` int64 indices from 1 (0 and the last are empty padding).
+def _grid_rows(centred: np.ndarray, scale: float, cutoff: float) -> tuple[np.ndarray, ...]:
+    """The points' order by row, and per point the runs of later points that may lie
+    within the cutoff radius: ``starts[r, i]:stops[r, i]`` for r = 0..4.
 
-    Points whose cells differ by two or more along one axis are farther apart than the
-    radius along it, hence in full (see :func:`_sweep_order`). Axes whose cells would not
-    fit one int64 key (a radius of 1e-12 at scale inf) are left out (all in cell 1).
+    A row is a cell of side the radius in the second and third principal coordinates;
+    within a row the points are sorted along the first (the widest). Points whose rows
+    differ by two or more along an axis, or whose first coordinates differ by more than
+    the radius, are farther apart than the radius along that axis, hence in full (see
+    :func:`_sweep_order`). Point i meets the later points of its own row up to one radius
+    ahead, and those within one radius either side in the four rows of higher key next to
+    it, so that each pair of neighbouring rows is met once.
     """
     n, d = centred.shape
-    cells = np.ones((n, _GRID_AXES), dtype=np.int64)
-    if not scale > 0.0 or n < 2:  # scale 0 (or NaN): every pair counts, one cell
-        return cells
-    # The side's margin keeps floor() from splitting two points within the radius over
-    # cells two apart when the divisions round.
-    side = _pruning_radius(scale, cutoff) * (1.0 + 1e-6)
-    projections = _principal_projections(centred, min(d, _GRID_AXES))
-    indices = np.floor((projections - projections.min(axis=0)) / side)
+    if not scale > 0.0 or n < 2:  # scale 0 (or NaN): every pair counts, one row
+        runs = np.zeros((5, n), dtype=np.int64)
+        runs[0] = np.arange(1, n + 1)
+        return np.arange(n), runs, np.vstack([np.full(n, n), np.zeros((4, n), np.int64)])
+    radius = _pruning_radius(scale, cutoff)
+    projections = _principal_projections(centred, min(d, 3))
+    cells = _row_cells(projections[:, 1:], radius)
+    row_step = int(cells[:, 1].max()) + 2
+    row_keys = cells[:, 0] * row_step + cells[:, 1]
+    order = np.lexsort((projections[:, 0], row_keys))
+    starts = np.empty((5, n), dtype=np.int64)
+    stops = np.empty((5, n), dtype=np.int64)
+    # The rows (c1, c2 + 1) and (c1 + 1, c2 - 1..c2 + 1).
+    offsets = np.array([1, row_step - 1, row_step, row_step + 1], dtype=np.int64)
+    _row_runs(row_keys[order], projections[order, 0], radius, offsets, starts, stops)
+    return order, starts, stops
+
+
+def _row_cells(coordinates: np.ndarray, radius: float) -> np.ndarray:
+    """``(n, 2)`` cell indices from 1 (0 and the last are empty padding) of side just over
+    the radius; a missing coordinate, or one whose cells would not fit an int64 key (a
+    radius of 1e-12 at scale inf), leaves every point in cell 1 along it."""
+    n = coordinates.shape[0]
+    cells = np.ones((n, 2), dtype=np.int64)
+    # The side's margin keeps floor() from putting two points within the radius two cells
+    # apart when the division rounds.
+    side = radius * (1.0 + 1e-6)
     room = 2**62
-    for axis in range(indices.shape[1]):
-        extent = int(indices[:, axis].max()) + 3
+    for axis in range(coordinates.shape[1]):
+        values = coordinates[:, axis]
+        indices = np.floor((values - values.min()) / side)
+        extent = int(indices.max()) + 3
         if extent > room:
             break
         room //= extent
-        cells[:, axis] += indices[:, axis].astype(np.int64)
+        cells[:, axis] += indices.astype(np.int64)
     return cells
 
 
-def _grid_neighbour_runs(cells: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The points' order by cell, and per point the runs of later points in its own and
-    the neighbouring cells: ``starts[r, i]:stops[r, i]`` for r = 0..4, in that order.
-
-    Cells are keyed (c0, c1, c2) lexicographically, so the three cells c2 - 1..c2 + 1 of
-    one (c0, c1) are one run of the sorted points. A pair of neighbouring cells is met from
-    the lower key only: the rest of i's own cell and cell c2 + 1, and the rows (c0, c1 + 1)
-    and (c0 + 1, c1 - 1..c1 + 1), each three cells wide.
-    """
-    extents = cells.max(axis=0) + 2
-    row_step = int(extents[2])
-    plane_step = int(extents[1]) * row_step
-    keys = cells[:, 0] * plane_step + cells[:, 1] * row_step + cells[:, 2]
-    order = np.argsort(keys, kind="stable")
-    keys = keys[order]
-    n = keys.shape[0]
-    starts = np.empty((5, n), dtype=np.int64)
-    stops = np.empty((5, n), dtype=np.int64)
-    starts[0] = np.arange(1, n + 1)
-    stops[0] = np.searchsorted(keys, keys + 1, side="right")
-    for run, offset in enumerate(
-        (row_step, plane_step - row_step, plane_step, plane_step + row_step)
-    ):
-        centre = keys + offset
-        starts[run + 1] = np.searchsorted(keys, centre - 1, side="left")
-        stops[run + 1] = np.searchsorted(keys, centre + 1, side="right")
-    return order, starts, stops
+@njit(cache=True)
+def _row_runs(row_keys, coordinate, radius, offsets, starts, stops):
+    # row_keys is sorted, and coordinate sorted within each row: each run is two binary
+    # searches within the row it lies in.
+    n = row_keys.shape[0]
+    for i in range(n):
+        key = row_keys[i]
+        value = coordinate[i]
+        row_stop = np.searchsorted(row_keys, key, side="right")
+        starts[0, i] = i + 1
+        stops[0, i] = i + 1 + np.searchsorted(coordinate[i + 1 : row_stop], value + radius, "right")
+        for run in range(1, 5):
+            target = key + offsets[run - 1]
+            low = np.searchsorted(row_keys, target, side="left")
+            high = np.searchsorted(row_keys, target, side="right")
+            segment = coordinate[low:high]
+            starts[run, i] = low + np.searchsorted(segment, value - radius, "left")
+            stops[run, i] = low + np.searchsorted(segment, value + radius, "right")
 
 
 def kernel_log_sums_grouped(
@@ -326,24 +339,20 @@ def kernel_log_sums_grouped(
     """
     if not 1 <= len(groupings) <= 2:
         raise ValueError(f"one or two label arrays are supported; got {len(groupings)}")
-    # Single-threaded BLAS throughout: its idle threads otherwise spin on the cores that the
-    # numba kernel's threads need (this doubled the CPU time on 2 cores, and made even the
-    # small eigen-decomposition of the sweep order cost as much as the kernel).
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _grouped_sums(points, groupings, scale)
-
-
-def _grouped_sums(
-    points: np.ndarray, groupings: list[np.ndarray], scale: float
-) -> tuple[np.ndarray, list[np.ndarray]]:
     # Centring costs nothing and shrinks the cancellation in ||a||^2 + ||b||^2 - 2 a.b.
     centred, scale = prepared_points(points, scale)
     n = centred.shape[0]
     cutoff = negligible_argument(n)
     if centred.shape[1] <= _GRID_MAX_FEATURES:
+        # No BLAS call here is large enough to start BLAS threads, so no limit is set:
+        # setting one costs 2 ms of CPU (11 ms wall under load) per call, as much as the
+        # kernel of a late 10-unit layer.
         order, total, same = _grid_sums(centred, groupings, scale, cutoff)
     else:
-        order, total, same = _panel_sums(centred, groupings, scale, cutoff)
+        # Single-threaded BLAS: its idle threads otherwise spin on the cores that the
+        # numba kernel's threads need (this doubled the CPU time on 2 cores).
+        with threadpool_limits(limits=1, user_api="blas"):
+            order, total, same = _panel_sums(centred, groupings, scale, cutoff)
     # Back to the caller's order of the points.
     log_total = np.empty(n)
     log_total[order] = np.log(total)
@@ -368,25 +377,26 @@ def _column_accumulators(n: int, n_groupings: int) -> tuple[np.ndarray, np.ndarr
 def _grid_sums(
     centred: np.ndarray, groupings: list[np.ndarray], scale: float, cutoff: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The order of the points, and S_i and S_i^same in it, from the cell grid."""
-    order, starts, stops = _grid_neighbour_runs(_grid_cells(centred, scale, cutoff))
+    """The order of the points, and S_i and S_i^same in it, from the grid of rows."""
+    order, starts, stops = _grid_rows(centred, scale, cutoff)
     n = centred.shape[0]
     total = np.empty(n)
-    same = np.empty((len(groupings), n))
-    col_total, col_same = _column_accumulators(n, len(groupings))
+    same = np.empty((2, n))
+    col_total, col_same = _column_accumulators(n, 2)
     _grid_kernel_sums(
         np.ascontiguousarray(centred[order]),
         starts,
         stops,
         scale,
         cutoff,
-        _sorted_labels(groupings, order),
+        _sorted_labels((groupings * 2)[:2], order),
         total,
         same,
         col_total,
         col_same,
     )
-    return order, total + col_total.sum(axis=0), same + col_same.sum(axis=0)
+    same = same + col_same.sum(axis=0)
+    return order, total + col_total.sum(axis=0), same[: len(groupings)]
 
 
 def _panel_sums(
