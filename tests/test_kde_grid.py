@@ -16,8 +16,7 @@ def direct_log_sums(points, groupings, scale):
     """log S_i and log S_i^same per grouping from the full matrix of kernel terms."""
     arguments = -scale * cdist(points, points, "sqeuclidean")
     same = [
-        logsumexp(np.where(g[:, None] == g[None, :], arguments, -np.inf), axis=1)
-        for g in groupings
+        logsumexp(np.where(g[:, None] == g[None, :], arguments, -np.inf), axis=1) for g in groupings
     ]
     return logsumexp(arguments, axis=1), same
 

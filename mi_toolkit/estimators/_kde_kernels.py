@@ -160,18 +160,21 @@ def _grid_kernel_sums(
 ):
     # points are in row order; starts[r, i]:stops[r, i] are the runs of later points near
     # i's (see _grid_rows), so every pair that may lie within the cutoff radius is met
-    # once. Distances come straight from the differences (exact
-    # enough at any scale, so no rounding guard is needed); each exp is credited to row i
-    # in registers and to row j through this thread's column accumulator, as in
-    # _panel_kernel_sums. groupings has two rows (the same labels twice for one grouping).
+    # once. Distances come straight from the differences (exact enough at any scale, so no
+    # rounding guard is needed); each exp is credited to row i in registers and to row j
+    # through this thread's column accumulator, as in _panel_kernel_sums. groupings has 0,
+    # 1 or 2 rows (a grouping of distinct labels needs no sums, see _grouped_sums).
     n, d = points.shape
+    n_groupings = groupings.shape[0]
     for i in prange(n):
         thread = get_thread_id()
+        column_total = col_total[thread]
+        column_same = col_same[thread]
         sum_all = 1.0  # the self term, exp(0)
         same_first = 1.0
         same_second = 1.0
-        label_first = groupings[0, i]
-        label_second = groupings[1, i]
+        label_first = groupings[0, i] if n_groupings > 0 else 0
+        label_second = groupings[1, i] if n_groupings > 1 else 0
         for run in range(starts.shape[0]):
             for j in range(starts[run, i], stops[run, i]):
                 distance = 0.0
@@ -184,17 +187,21 @@ def _grid_kernel_sums(
                     continue
                 term = math.exp(-arg)
                 sum_all += term
-                col_total[thread, j] += term
+                column_total[j] += term
                 # Selects, not branches: labels alternate unpredictably (1.4x faster).
-                match_first = term if groupings[0, j] == label_first else 0.0
-                same_first += match_first
-                col_same[thread, 0, j] += match_first
-                match_second = term if groupings[1, j] == label_second else 0.0
-                same_second += match_second
-                col_same[thread, 1, j] += match_second
+                if n_groupings > 0:
+                    match = term if groupings[0, j] == label_first else 0.0
+                    same_first += match
+                    column_same[0, j] += match
+                if n_groupings > 1:
+                    match = term if groupings[1, j] == label_second else 0.0
+                    same_second += match
+                    column_same[1, j] += match
         total[i] = sum_all
-        same[0, i] = same_first
-        same[1, i] = same_second
+        if n_groupings > 0:
+            same[0, i] = same_first
+        if n_groupings > 1:
+            same[1, i] = same_second
 
 
 def _block_rows(n: int, budget: int) -> int:
@@ -377,26 +384,41 @@ def _column_accumulators(n: int, n_groupings: int) -> tuple[np.ndarray, np.ndarr
 def _grid_sums(
     centred: np.ndarray, groupings: list[np.ndarray], scale: float, cutoff: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The order of the points, and S_i and S_i^same in it, from the grid of rows."""
+    """The order of the points, and S_i and S_i^same in it, from the grid of rows.
+
+    A grouping whose labels are all distinct (the information plane's inputs) has
+    S_i^same = 1, its self term, and is left out of the pass over the pairs.
+    """
     order, starts, stops = _grid_rows(centred, scale, cutoff)
     n = centred.shape[0]
+    distinct = [_all_distinct(g) for g in groupings]
+    summed = [g for g, skip in zip(groupings, distinct, strict=True) if not skip]
     total = np.empty(n)
-    same = np.empty((2, n))
-    col_total, col_same = _column_accumulators(n, 2)
+    same = np.ones((len(groupings), n))
+    found = np.empty((len(summed), n))
+    col_total, col_same = _column_accumulators(n, len(summed))
     _grid_kernel_sums(
         np.ascontiguousarray(centred[order]),
         starts,
         stops,
         scale,
         cutoff,
-        _sorted_labels((groupings * 2)[:2], order),
+        _sorted_labels(summed, order) if summed else np.zeros((0, n), dtype=np.int64),
         total,
-        same,
+        found,
         col_total,
         col_same,
     )
-    same = same + col_same.sum(axis=0)
-    return order, total + col_total.sum(axis=0), same[: len(groupings)]
+    found += col_same.sum(axis=0)
+    rows = iter(found)
+    for g, skip in enumerate(distinct):
+        if not skip:
+            same[g] = next(rows)
+    return order, total + col_total.sum(axis=0), same
+
+
+def _all_distinct(labels: np.ndarray) -> bool:
+    return np.unique(labels).shape[0] == labels.shape[0]
 
 
 def _panel_sums(
