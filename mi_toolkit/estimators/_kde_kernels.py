@@ -5,20 +5,24 @@ For points t_1..t_N and a scale c, these return, per point i,
     log S_i      = log sum_j         exp(-c ||t_i - t_j||^2)
     log S_i^same = log sum_{j: g_j = g_i} exp(-c ||t_i - t_j||^2)
 
-Squared distances come from BLAS matrix products, ||a||^2 + ||b||^2 - 2 a.b, one panel
-of rows at a time and only for j >= i (the kernel is symmetric), so that no N x N matrix
-is held and each exp is computed once. The self term (j = i) is exactly 1, the largest
-term, so the sums need no max-shift to be stable and are never below 1; terms too small
-to change such a sum are skipped.
+Up to _GRID_MAX_FEATURES features (the information plane's layers) the points fall into
+rows of a grid in their second and third principal coordinates, sorted along the first,
+and each pair that may lie within the cutoff radius gets its distance from the
+differences (see _grid_rows). Beyond, squared distances come from BLAS matrix products,
+||a||^2 + ||b||^2 - 2 a.b, one panel of rows at a time. Either way only pairs j > i are
+met (the kernel is symmetric), so that no N x N matrix is held and each exp is computed
+once. The self term (j = i) is exactly 1, the largest term, so the sums need no
+max-shift to be stable and are never below 1; terms too small to change such a sum are
+skipped.
 
 Two numerical guards keep this right at any scale. The points are centred and divided by
 a power of two (exact) so that their largest magnitude lies in [1/2, 1): ||a||^2 can then
 neither overflow (values near 1e160 and beyond made it inf, and inf - inf gave NaN) nor
 underflow, and the scale c absorbs the factor (c s^2, which may itself be 0 or inf: all
 points within one kernel width, or every distinct pair infinitely far apart). And the
-formula ||a||^2 + ||b||^2 - 2 a.b loses up to (2d + 4) u (||a||^2 + ||b||^2) to rounding
-(u = 2^-53); where that error, times c, could move a kernel argument by more than
-_TRUSTED_ARGUMENT_ERROR, the distance of that pair is computed directly from the
+panels' formula ||a||^2 + ||b||^2 - 2 a.b loses up to (2d + 4) u (||a||^2 + ||b||^2) to
+rounding (u = 2^-53); where that error, times c, could move a kernel argument by more
+than _TRUSTED_ARGUMENT_ERROR, the distance of that pair is computed directly from the
 differences instead.
 """
 
