@@ -38,14 +38,14 @@ every = int(sys.argv[5])
 epochs = dump.epochs[::every]
 warnings.simplefilter("ignore")
 information_plane(dump, method, epochs=dump.epochs[-1:], progress=False, **params)  # warm-up
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 planes = [
     information_plane(dump, method, member=m, epochs=epochs, progress=False, **params)
     for m in range(dump.members)
 ]
-seconds = time.perf_counter() - start
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 np.savez(out, i_xt=np.stack([p.i_xt for p in planes]), i_ty=np.stack([p.i_ty for p in planes]))
-print(json.dumps({"seconds": seconds}))
+print(json.dumps({"seconds": seconds, "cpu": cpu}))
 """
 
 
@@ -83,9 +83,9 @@ def time_baseline(
         text=True,
         check=True,
     )
-    seconds = json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+    timing = json.loads(done.stdout.strip().splitlines()[-1])
     with np.load(out) as values:
-        return {"seconds": seconds, "i_xt": values["i_xt"], "i_ty": values["i_ty"]}
+        return {**timing, "i_xt": values["i_xt"], "i_ty": values["i_ty"]}
 
 
 def time_here(dump: str, method: str, params: dict, jobs: int, every: int) -> dict:
@@ -99,10 +99,11 @@ def time_here(dump: str, method: str, params: dict, jobs: int, every: int) -> di
     # load them from numba's cache).
     _one_epoch_copy(dump, opened.epochs[-1], warm)
     plane_table(warm, (method, params), progress=False)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     epochs = opened.epochs[::every]
     table = plane_table(dump, (method, params), epochs=epochs, jobs=jobs, progress=False)
-    seconds = time.perf_counter() - start
+    # CPU seconds of this process only (jobs > 1 adds its workers' unseen).
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     shape = (opened.members, len(epochs), len(opened.layers))
     arrays = {name: np.full(shape, np.nan) for name in ("i_xt", "i_ty")}
     epoch_row = {e: r for r, e in enumerate(epochs)}
@@ -110,7 +111,7 @@ def time_here(dump: str, method: str, params: dict, jobs: int, every: int) -> di
         where = (row["member"], epoch_row[row["epoch"]], opened.layers.index(row["layer"]))
         for name in arrays:
             arrays[name][where] = row[name]
-    return {"seconds": seconds, **arrays}
+    return {"seconds": seconds, "cpu": cpu, **arrays}
 
 
 def _one_epoch_copy(dump: str, epoch: int, target: Path) -> None:
@@ -143,17 +144,26 @@ def main() -> None:
     reference = None
     if args.baseline is not None:
         reference = time_baseline(args.baseline, args.dump, args.method, params, folder, args.every)
-        print(f"baseline ({args.baseline}): {reference['seconds']:.2f} s")
+        print(
+            f"baseline ({args.baseline}): {reference['seconds']:.2f} s "
+            f"(CPU {reference['cpu']:.2f} s)"
+        )
     for jobs in args.jobs:
         here = time_here(args.dump, args.method, params, jobs, args.every)
-        line = f"this checkout, jobs={jobs}: {here['seconds']:.2f} s"
+        line = f"this checkout, jobs={jobs}: {here['seconds']:.2f} s (CPU {here['cpu']:.2f} s)"
         if reference is not None:
             ratio = reference["seconds"] / here["seconds"]
             gap = max(
                 float(np.nanmax(np.abs(here[name] - reference[name]))) for name in ("i_xt", "i_ty")
             )
-            line += f" ({ratio:.1f}x faster; largest difference in value {gap:.2e} bits)"
+            cpu_ratio = reference["cpu"] / here["cpu"]
+            line += (
+                f" ({ratio:.2f}x faster, CPU {cpu_ratio:.2f}x; largest difference in value "
+                f"{gap:.2e} bits)"
+            )
         print(line, flush=True)
+    # Wall times on a shared machine mean little without the load they ran under.
+    print(f"load average over the last minute: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -5,20 +5,24 @@ For points t_1..t_N and a scale c, these return, per point i,
     log S_i      = log sum_j         exp(-c ||t_i - t_j||^2)
     log S_i^same = log sum_{j: g_j = g_i} exp(-c ||t_i - t_j||^2)
 
-Squared distances come from BLAS matrix products, ||a||^2 + ||b||^2 - 2 a.b, one panel
-of rows at a time and only for j >= i (the kernel is symmetric), so that no N x N matrix
-is held and each exp is computed once. The self term (j = i) is exactly 1, the largest
-term, so the sums need no max-shift to be stable and are never below 1; terms too small
-to change such a sum are skipped.
+Up to _GRID_MAX_FEATURES features (the information plane's layers) the points fall into
+rows of a grid in their second and third principal coordinates, sorted along the first,
+and each pair that may lie within the cutoff radius gets its distance from the
+differences (see _grid_rows). Beyond, squared distances come from BLAS matrix products,
+||a||^2 + ||b||^2 - 2 a.b, one panel of rows at a time. Either way only pairs j > i are
+met (the kernel is symmetric), so that no N x N matrix is held and each exp is computed
+once. The self term (j = i) is exactly 1, the largest term, so the sums need no
+max-shift to be stable and are never below 1; terms too small to change such a sum are
+skipped.
 
 Two numerical guards keep this right at any scale. The points are centred and divided by
 a power of two (exact) so that their largest magnitude lies in [1/2, 1): ||a||^2 can then
 neither overflow (values near 1e160 and beyond made it inf, and inf - inf gave NaN) nor
 underflow, and the scale c absorbs the factor (c s^2, which may itself be 0 or inf: all
 points within one kernel width, or every distinct pair infinitely far apart). And the
-formula ||a||^2 + ||b||^2 - 2 a.b loses up to (2d + 4) u (||a||^2 + ||b||^2) to rounding
-(u = 2^-53); where that error, times c, could move a kernel argument by more than
-_TRUSTED_ARGUMENT_ERROR, the distance of that pair is computed directly from the
+panels' formula ||a||^2 + ||b||^2 - 2 a.b loses up to (2d + 4) u (||a||^2 + ||b||^2) to
+rounding (u = 2^-53); where that error, times c, could move a kernel argument by more
+than _TRUSTED_ARGUMENT_ERROR, the distance of that pair is computed directly from the
 differences instead.
 """
 
@@ -39,6 +43,9 @@ _TORCH_BLOCK_ELEMENTS = {"cuda": 2**24, "cpu": 2**20}
 # error of 1e-9 in one kernel term, far below the estimator's sampling error.
 _TRUSTED_ARGUMENT_ERROR = 1e-9
 _UNIT_ROUNDOFF = 2.0**-53
+# Up to this many features the kernel sums come from a cell grid with distances taken
+# from the differences; beyond, from BLAS panels of the Gram matrix swept along one axis.
+_GRID_MAX_FEATURES = 12
 
 
 def rounding_tolerance(n_features: int) -> float:
@@ -151,6 +158,56 @@ def _panel_kernel_sums(
             same[1, i] = same_second
 
 
+@njit(cache=True, parallel=True)
+def _grid_kernel_sums(
+    points, starts, stops, scale, cutoff, groupings, total, same, col_total, col_same
+):
+    # points are in row order; starts[r, i]:stops[r, i] are the runs of later points near
+    # i's (see _grid_rows), so every pair that may lie within the cutoff radius is met
+    # once. Distances come straight from the differences (exact enough at any scale, so no
+    # rounding guard is needed); each exp is credited to row i in registers and to row j
+    # through this thread's column accumulator, as in _panel_kernel_sums. groupings has 0,
+    # 1 or 2 rows (a grouping of distinct labels needs no sums, see _grouped_sums).
+    n, d = points.shape
+    n_groupings = groupings.shape[0]
+    for i in prange(n):
+        thread = get_thread_id()
+        column_total = col_total[thread]
+        column_same = col_same[thread]
+        sum_all = 1.0  # the self term, exp(0)
+        same_first = 1.0
+        same_second = 1.0
+        label_first = groupings[0, i] if n_groupings > 0 else 0
+        label_second = groupings[1, i] if n_groupings > 1 else 0
+        for run in range(starts.shape[0]):
+            for j in range(starts[run, i], stops[run, i]):
+                distance = 0.0
+                for k in range(d):
+                    difference = points[i, k] - points[j, k]
+                    distance += difference * difference
+                # A zero distance is a zero argument, even at scale inf.
+                arg = distance * scale if distance > 0.0 else 0.0
+                if arg > cutoff:
+                    continue
+                term = math.exp(-arg)
+                sum_all += term
+                column_total[j] += term
+                # Selects, not branches: labels alternate unpredictably (1.4x faster).
+                if n_groupings > 0:
+                    match = term if groupings[0, j] == label_first else 0.0
+                    same_first += match
+                    column_same[0, j] += match
+                if n_groupings > 1:
+                    match = term if groupings[1, j] == label_second else 0.0
+                    same_second += match
+                    column_same[1, j] += match
+        total[i] = sum_all
+        if n_groupings > 0:
+            same[0, i] = same_first
+        if n_groupings > 1:
+            same[1, i] = same_second
+
+
 def _block_rows(n: int, budget: int) -> int:
     return max(1, min(n, budget // max(n, 1)))
 
@@ -162,6 +219,20 @@ def negligible_argument(n: int) -> float:
     e^-40 ~ 4e-18, under half an ulp of 1.0.
     """
     return 40.0 + math.log(max(n, 1))
+
+
+def _pruning_radius(scale: float, cutoff: float) -> float:
+    """The distance beyond which a kernel term is below e^-cutoff, with a margin that
+    covers the rounding of projections (of values below 1 in magnitude)."""
+    if not math.isfinite(scale):
+        return 1e-12
+    return math.sqrt(cutoff / scale) * (1.0 + 1e-9) + 1e-12
+
+
+def _principal_projections(centred: np.ndarray, axes: int) -> np.ndarray:
+    """``(n, axes)`` coordinates along the widest directions, the widest first."""
+    _, vectors = np.linalg.eigh(centred.T @ centred)
+    return centred @ vectors[:, ::-1][:, :axes]
 
 
 def _sweep_order(centred: np.ndarray, scale: float, cutoff: float) -> tuple[np.ndarray, ...]:
@@ -176,14 +247,84 @@ def _sweep_order(centred: np.ndarray, scale: float, cutoff: float) -> tuple[np.n
     n = centred.shape[0]
     if not scale > 0.0 or n < 2:  # scale 0 (or NaN): every pair counts
         return np.arange(n), np.full(n, n, dtype=np.int64)
-    _, vectors = np.linalg.eigh(centred.T @ centred)
-    projection = centred @ vectors[:, -1]
+    projection = _principal_projections(centred, 1)[:, 0]
     order = np.argsort(projection, kind="stable")
     projection = projection[order]
-    # The margin covers the rounding of the projections (values below 1 in magnitude).
-    radius = math.sqrt(cutoff / scale) * (1.0 + 1e-9) + 1e-12 if math.isfinite(scale) else 1e-12
+    radius = _pruning_radius(scale, cutoff)
     ends = np.searchsorted(projection, projection + radius, side="right").astype(np.int64)
     return order, ends
+
+
+def _grid_rows(centred: np.ndarray, scale: float, cutoff: float) -> tuple[np.ndarray, ...]:
+    """The points' order by row, and per point the runs of later points that may lie
+    within the cutoff radius: ``starts[r, i]:stops[r, i]`` for r = 0..4.
+
+    A row is a cell of side the radius in the second and third principal coordinates;
+    within a row the points are sorted along the first (the widest). Points whose rows
+    differ by two or more along an axis, or whose first coordinates differ by more than
+    the radius, are farther apart than the radius along that axis, hence in full (see
+    :func:`_sweep_order`). Point i meets the later points of its own row up to one radius
+    ahead, and those within one radius either side in the four rows of higher key next to
+    it, so that each pair of neighbouring rows is met once.
+    """
+    n, d = centred.shape
+    if not scale > 0.0 or n < 2:  # scale 0 (or NaN): every pair counts, one row
+        runs = np.zeros((5, n), dtype=np.int64)
+        runs[0] = np.arange(1, n + 1)
+        return np.arange(n), runs, np.vstack([np.full(n, n), np.zeros((4, n), np.int64)])
+    radius = _pruning_radius(scale, cutoff)
+    projections = _principal_projections(centred, min(d, 3))
+    cells = _row_cells(projections[:, 1:], radius)
+    row_step = int(cells[:, 1].max()) + 2
+    row_keys = cells[:, 0] * row_step + cells[:, 1]
+    order = np.lexsort((projections[:, 0], row_keys))
+    starts = np.empty((5, n), dtype=np.int64)
+    stops = np.empty((5, n), dtype=np.int64)
+    # The rows (c1, c2 + 1) and (c1 + 1, c2 - 1..c2 + 1).
+    offsets = np.array([1, row_step - 1, row_step, row_step + 1], dtype=np.int64)
+    _row_runs(row_keys[order], projections[order, 0], radius, offsets, starts, stops)
+    return order, starts, stops
+
+
+def _row_cells(coordinates: np.ndarray, radius: float) -> np.ndarray:
+    """``(n, 2)`` cell indices from 1 (0 and the last are empty padding) of side just over
+    the radius; a missing coordinate, or one whose cells would not fit an int64 key (a
+    radius of 1e-12 at scale inf), leaves every point in cell 1 along it."""
+    n = coordinates.shape[0]
+    cells = np.ones((n, 2), dtype=np.int64)
+    # The side's margin keeps floor() from putting two points within the radius two cells
+    # apart when the division rounds.
+    side = radius * (1.0 + 1e-6)
+    room = 2**62
+    for axis in range(coordinates.shape[1]):
+        values = coordinates[:, axis]
+        indices = np.floor((values - values.min()) / side)
+        extent = int(indices.max()) + 3
+        if extent > room:
+            break
+        room //= extent
+        cells[:, axis] += indices.astype(np.int64)
+    return cells
+
+
+@njit(cache=True)
+def _row_runs(row_keys, coordinate, radius, offsets, starts, stops):
+    # row_keys is sorted, and coordinate sorted within each row: each run is two binary
+    # searches within the row it lies in.
+    n = row_keys.shape[0]
+    for i in range(n):
+        key = row_keys[i]
+        value = coordinate[i]
+        row_stop = np.searchsorted(row_keys, key, side="right")
+        starts[0, i] = i + 1
+        stops[0, i] = i + 1 + np.searchsorted(coordinate[i + 1 : row_stop], value + radius, "right")
+        for run in range(1, 5):
+            target = key + offsets[run - 1]
+            low = np.searchsorted(row_keys, target, side="left")
+            high = np.searchsorted(row_keys, target, side="right")
+            segment = coordinate[low:high]
+            starts[run, i] = low + np.searchsorted(segment, value - radius, "left")
+            stops[run, i] = low + np.searchsorted(segment, value + radius, "right")
 
 
 def kernel_log_sums_grouped(
@@ -209,32 +350,96 @@ def kernel_log_sums_grouped(
     """
     if not 1 <= len(groupings) <= 2:
         raise ValueError(f"one or two label arrays are supported; got {len(groupings)}")
-    # Single-threaded BLAS throughout: its idle threads otherwise spin on the cores that the
-    # numba kernel's threads need (this doubled the CPU time on 2 cores, and made even the
-    # small eigen-decomposition of the sweep order cost as much as the kernel).
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _grouped_sums(points, groupings, scale)
-
-
-def _grouped_sums(
-    points: np.ndarray, groupings: list[np.ndarray], scale: float
-) -> tuple[np.ndarray, list[np.ndarray]]:
     # Centring costs nothing and shrinks the cancellation in ||a||^2 + ||b||^2 - 2 a.b.
     centred, scale = prepared_points(points, scale)
     n = centred.shape[0]
     cutoff = negligible_argument(n)
+    if centred.shape[1] <= _GRID_MAX_FEATURES:
+        # No BLAS call here is large enough to start BLAS threads, so no limit is set:
+        # setting one costs 2 ms of CPU (11 ms wall under load) per call, as much as the
+        # kernel of a late 10-unit layer.
+        order, total, same = _grid_sums(centred, groupings, scale, cutoff)
+    else:
+        # Single-threaded BLAS: its idle threads otherwise spin on the cores that the
+        # numba kernel's threads need (this doubled the CPU time on 2 cores).
+        with threadpool_limits(limits=1, user_api="blas"):
+            order, total, same = _panel_sums(centred, groupings, scale, cutoff)
+    # Back to the caller's order of the points.
+    log_total = np.empty(n)
+    log_total[order] = np.log(total)
+    log_same = []
+    for g in range(len(groupings)):
+        unsorted = np.empty(n)
+        unsorted[order] = np.log(same[g])
+        log_same.append(unsorted)
+    return log_total, log_same
+
+
+def _sorted_labels(groupings: list[np.ndarray], order: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.stack([g[order] for g in groupings]).astype(np.int64))
+
+
+def _column_accumulators(n: int, n_groupings: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per numba thread, the sums credited to the later point of each pair."""
+    threads = get_num_threads()
+    return np.zeros((threads, n)), np.zeros((threads, n_groupings, n))
+
+
+def _grid_sums(
+    centred: np.ndarray, groupings: list[np.ndarray], scale: float, cutoff: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The order of the points, and S_i and S_i^same in it, from the grid of rows.
+
+    A grouping whose labels are all distinct (the information plane's inputs) has
+    S_i^same = 1, its self term, and is left out of the pass over the pairs.
+    """
+    order, starts, stops = _grid_rows(centred, scale, cutoff)
+    n = centred.shape[0]
+    distinct = [_all_distinct(g) for g in groupings]
+    summed = [g for g, skip in zip(groupings, distinct, strict=True) if not skip]
+    total = np.empty(n)
+    same = np.ones((len(groupings), n))
+    found = np.empty((len(summed), n))
+    col_total, col_same = _column_accumulators(n, len(summed))
+    _grid_kernel_sums(
+        np.ascontiguousarray(centred[order]),
+        starts,
+        stops,
+        scale,
+        cutoff,
+        _sorted_labels(summed, order) if summed else np.zeros((0, n), dtype=np.int64),
+        total,
+        found,
+        col_total,
+        col_same,
+    )
+    found += col_same.sum(axis=0)
+    rows = iter(found)
+    for g, skip in enumerate(distinct):
+        if not skip:
+            same[g] = next(rows)
+    return order, total + col_total.sum(axis=0), same
+
+
+def _all_distinct(labels: np.ndarray) -> bool:
+    return np.unique(labels).shape[0] == labels.shape[0]
+
+
+def _panel_sums(
+    centred: np.ndarray, groupings: list[np.ndarray], scale: float, cutoff: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The order of the points, and S_i and S_i^same in it, from Gram-matrix panels."""
+    n = centred.shape[0]
     order, ends = _sweep_order(centred, scale, cutoff)
     centred = np.ascontiguousarray(centred[order])
-    labels = np.ascontiguousarray(np.stack([g[order] for g in groupings]).astype(np.int64))
+    labels = _sorted_labels(groupings, order)
     tolerance = rounding_tolerance(centred.shape[1])
     sq = np.einsum("ij,ij->i", centred, centred)
     careful = needs_exact_distances(sq, tolerance, scale)
     transposed = np.ascontiguousarray(centred.T)
     total = np.empty(n)
     same = np.empty((len(groupings), n))
-    threads = get_num_threads()
-    col_total = np.zeros((threads, n))
-    col_same = np.zeros((threads, len(groupings), n))
+    col_total, col_same = _column_accumulators(n, len(groupings))
     rows = _block_rows(n, _BLOCK_ELEMENTS)
     buffer = np.empty(rows * n)
     for start in range(0, n, rows):
@@ -260,17 +465,7 @@ def _grouped_sums(
             col_total,
             col_same,
         )
-    total += col_total.sum(axis=0)
-    same += col_same.sum(axis=0)
-    # Back to the caller's order of the points.
-    log_total = np.empty(n)
-    log_total[order] = np.log(total)
-    log_same = []
-    for g in range(len(groupings)):
-        unsorted = np.empty(n)
-        unsorted[order] = np.log(same[g])
-        log_same.append(unsorted)
-    return log_total, log_same
+    return order, total + col_total.sum(axis=0), same + col_same.sum(axis=0)
 
 
 def kernel_log_sums_torch(
