@@ -141,10 +141,14 @@ def mi_of_variables(
 
 
 def _plug_in_entropy(variable: Variable) -> float:
-    codes, n_groups = variable.groups()
-    counts = np.bincount(codes, minlength=n_groups)
-    p = counts[counts > 0] / codes.shape[0]
-    return float(-(p * np.log(p)).sum())
+    def compute() -> float:
+        codes, n_groups = variable.groups()
+        counts = np.bincount(codes, minlength=n_groups)
+        p = counts[counts > 0] / codes.shape[0]
+        return float(-(p * np.log(p)).sum())
+
+    # Once per variable: the plane asks it of the same labels at every epoch and layer.
+    return variable.derived("plug_in_entropy", compute)
 
 
 def checked_against_bounds(estimate: Estimate, x: Variable, y: Variable) -> Estimate:
