@@ -15,6 +15,7 @@ names it. Ctrl-C stops a run with exit code 130 and prints the command that resu
 from __future__ import annotations
 
 import argparse
+import math
 import json
 import re
 import shlex
@@ -149,6 +150,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="MNIST IDX folder or .npz file, read by the presets of MNIST "
         + _default("data_path", file_presets_only=True),
     )
+    parser.add_argument(
+        "--noise-std",
+        metavar="SIGMA",
+        help="standard deviation of Gaussian noise on every layer's input, so that I(X;T) "
+        "is finite (Butakov et al. 2024) " + _default("noise_std"),
+    )
+    parser.add_argument(
+        "--noise-at-eval",
+        action="store_true",
+        help="keep the noise on when activations are recorded (default: off)",
+    )
     parser.add_argument("--threads", metavar="N", help="torch threads " + _default("num_threads"))
     parser.add_argument(
         "--resume",
@@ -171,6 +183,16 @@ def _positive_number(text: str, option: str) -> float:
     except ValueError:
         raise ValueError(f"{option} must be a positive number such as 1e-3; got {text!r}") from None
     return check_positive(value, option)
+
+
+def _non_negative_number(text: str, option: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0 or not math.isfinite(value):
+        raise ValueError(f"{option} must be a number >= 0 such as 0.1; got {text!r}")
+    return value
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -265,6 +287,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         changes["optimizer"] = check_choice(args.optimizer, "--optimizer", OPTIMIZERS)
     if args.eval_set is not None:
         changes["eval_set"] = check_choice(args.eval_set, "--eval-set", EVAL_SETS)
+    if args.noise_std is not None:
+        changes["noise_std"] = _non_negative_number(args.noise_std, "--noise-std")
+    if args.noise_at_eval:
+        changes["noise_at_eval"] = True
     if args.threads is not None:
         changes["num_threads"] = check_positive_int(
             _whole_number(args.threads, "--threads"), "--threads"

@@ -65,7 +65,7 @@ def test_help_shows_every_default(capsys):
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     options = [a for a in parser._actions if a.option_strings and a.dest not in ("help", "out")]
-    assert len(options) == 11
+    assert len(options) == 13
     for action in options:
         assert "(default: " in action.help, action.dest
     assert "--seeds SEEDS" in text and "(default: 0)" in text
@@ -97,6 +97,8 @@ def test_help_shows_every_default(capsys):
         (["12bit-tanh", "--eval-set", "val"], ValueError, "--eval-set must be one of"),
         (["12bit-tanh", "--record", "every:0"], ValueError, "--record must be 'all', 'every:K'"),
         (["12bit-tanh", "--threads", "0"], ValueError, "--threads must be a positive integer"),
+        (["digits-conv", "--noise-std", "-1"], ValueError, "--noise-std must be a number >= 0"),
+        (["digits-conv", "--noise-std", "nan"], ValueError, "--noise-std must be a number >= 0"),
         (["12bit-tanh", "--data-path", "x.npz"], ValueError, "'12bit-tanh' builds its own data"),
         (["mnist-conv"], FileNotFoundError, "--data-path 'mnist' .the default of 'mnist-conv'."),
         (["mnist-mlp", "--data-path", "gone.npz"], FileNotFoundError, "'gone.npz' does not exist"),
@@ -126,6 +128,9 @@ def test_good_arguments_reach_the_work(tmp_path, no_work):
                 str(tmp_path),
                 "--data-path",
                 str(tmp_path / "mnist.npz"),
+                "--noise-std",
+                "0.1",
+                "--noise-at-eval",
             ]
         )
 
