@@ -15,8 +15,8 @@ names it. Ctrl-C stops a run with exit code 130 and prints the command that resu
 from __future__ import annotations
 
 import argparse
-import math
 import json
+import math
 import re
 import shlex
 import sys
