@@ -8,10 +8,13 @@ For points t_1..t_N and a scale c, these return, per point i,
 Up to _GRID_MAX_FEATURES features (the information plane's layers) the points fall into
 rows of a grid in their second and third principal coordinates, sorted along the first,
 and each pair that may lie within the cutoff radius gets its distance from the
-differences (see _grid_rows). Beyond, squared distances come from BLAS matrix products,
-||a||^2 + ||b||^2 - 2 a.b, one panel of rows at a time. Either way only pairs j > i are
-met (the kernel is symmetric), so that no N x N matrix is held and each exp is computed
-once. The self term (j = i) is exactly 1, the largest term, so the sums need no
+differences (see _grid_rows): each point's neighbours form a few contiguous runs, whose
+terms are computed a run at a time in loops that LLVM vectorises (coordinates stored
+feature-major, selects instead of branches, and a polynomial exp, _exp_of_negative,
+since math.exp is a call that stops vectorisation). Beyond, squared distances come from
+BLAS matrix products, ||a||^2 + ||b||^2 - 2 a.b, one panel of rows at a time. Either way
+only pairs j > i are met (the kernel is symmetric), so that no N x N matrix is held and
+each exp is computed once. The self term (j = i) is exactly 1, the largest term, so the sums need no
 max-shift to be stable and are never below 1; terms too small to change such a sum are
 skipped.
 
@@ -193,9 +196,12 @@ def _run_terms(coordinates, i, start, stop, scale, cutoff, buffer):
     # The kernel terms of point i against points start..stop-1 into buffer[: stop - start],
     # coordinate by coordinate over contiguous memory, with selects for branches.
     m = stop - start
+    own = coordinates[0, i]
+    row = coordinates[0, start:stop]
     for jj in range(m):
-        buffer[jj] = 0.0
-    for k in range(coordinates.shape[0]):
+        difference = own - row[jj]
+        buffer[jj] = difference * difference
+    for k in range(1, coordinates.shape[0]):
         own = coordinates[k, i]
         row = coordinates[k, start:stop]
         for jj in range(m):
@@ -236,6 +242,25 @@ def _credit_run_same(buffer, start, stop, labels, label, column_same):
     return row_sum
 
 
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def _credit_run_labelled(buffer, start, stop, column_total, labels, label, column_same):
+    # _credit_run and _credit_run_same in one pass over the buffer.
+    m = stop - start
+    row_sum = 0.0
+    same_sum = 0.0
+    columns = column_total[start:stop]
+    same_columns = column_same[start:stop]
+    run_labels = labels[start:stop]
+    for jj in range(m):
+        term = buffer[jj]
+        row_sum += term
+        columns[jj] += term
+        match = term if run_labels[jj] == label else 0.0
+        same_sum += match
+        same_columns[jj] += match
+    return row_sum, same_sum
+
+
 @njit(cache=True, parallel=True)
 def _grid_kernel_sums(
     coordinates, starts, stops, scale, cutoff, groupings, total, same, col_total, col_same, buffers
@@ -264,11 +289,20 @@ def _grid_kernel_sums(
                 if stop <= start:
                     continue
                 _run_terms(coordinates, i, start, stop, scale, cutoff, buffer)
-                sum_all += _credit_run(buffer, start, stop, column_total)
-                if n_groupings > 0:
-                    same_first += _credit_run_same(
-                        buffer, start, stop, groupings[0], groupings[0, i], col_same[chunk, 0]
+                if n_groupings == 0:
+                    sum_all += _credit_run(buffer, start, stop, column_total)
+                else:
+                    run_total, run_same = _credit_run_labelled(
+                        buffer,
+                        start,
+                        stop,
+                        column_total,
+                        groupings[0],
+                        groupings[0, i],
+                        col_same[chunk, 0],
                     )
+                    sum_all += run_total
+                    same_first += run_same
                 if n_groupings > 1:
                     same_second += _credit_run_same(
                         buffer, start, stop, groupings[1], groupings[1, i], col_same[chunk, 1]
