@@ -97,3 +97,74 @@ def test_near_pairs_far_from_the_centre_on_either_path(rng, monkeypatch, grid_ma
     centres = np.array([[1e9, -3e8], [-1e9, 5e8]])
     points = np.repeat(centres, 50, axis=0) + 0.3 * rng.standard_normal((100, 2))
     assert_matches_direct(points, [rng.integers(0, 2, 100)], 1 / (2 * 0.1))
+
+
+def test_vectorisable_exp_matches_math_exp():
+    # Every kernel term comes from it: over the whole range of arguments up to the cutoff
+    # (and beyond), within 2 ulp of the correctly rounded-or-nearly libm value.
+    arguments = np.concatenate(
+        [
+            np.linspace(0.0, 80.0, 200_001),
+            np.log(2.0) * np.arange(0, 100) + 1e-13 * np.arange(-50, 50),
+        ]
+    )
+    arguments = arguments[arguments >= 0.0]
+    got = np.array([kernels._exp_of_negative(x) for x in arguments])
+    expected = np.exp(-arguments)
+    assert got[0] == 1.0
+    np.testing.assert_allclose(got, expected, rtol=4.5e-16, atol=0)
+
+
+def binary_search_runs(row_keys, coordinate, radius, offsets):
+    """The rows' runs from one binary search per end, the definition the pointers follow."""
+    n = row_keys.shape[0]
+    runs = []
+    for i in range(n):
+        row_stop = np.searchsorted(row_keys, row_keys[i], side="right")
+        ahead = (
+            i + 1 + np.searchsorted(coordinate[i + 1 : row_stop], coordinate[i] + radius, "right")
+        )
+        point_runs = [(i + 1, ahead)]
+        for offset in offsets:
+            low = np.searchsorted(row_keys, row_keys[i] + offset, side="left")
+            high = np.searchsorted(row_keys, row_keys[i] + offset, side="right")
+            segment = coordinate[low:high]
+            point_runs.append(
+                (
+                    low + np.searchsorted(segment, coordinate[i] - radius, "left"),
+                    low + np.searchsorted(segment, coordinate[i] + radius, "right"),
+                )
+            )
+        runs.append(point_runs)
+    return runs
+
+
+def test_row_runs_equal_binary_searches_with_ties(rng):
+    # Coordinates on a grid of a quarter radius: many points exactly one radius apart, and
+    # repeated coordinates within rows, where a pointer that moved wrongly would show.
+    n = 500
+    radius = 1.0
+    row_keys = np.sort(rng.choice([5, 6, 7, 12, 13, 14, 19, 21], n))
+    coordinate = radius / 4 * rng.integers(0, 30, n).astype(float)
+    order = np.lexsort((coordinate, row_keys))
+    row_keys, coordinate = row_keys[order], coordinate[order]
+    offsets = np.array([1, 6, 7, 8], dtype=np.int64)
+    starts = np.empty((5, n), dtype=np.int64)
+    stops = np.empty((5, n), dtype=np.int64)
+    kernels._row_runs(row_keys, coordinate, radius, offsets, starts, stops)
+    for i, point_runs in enumerate(binary_search_runs(row_keys, coordinate, radius, offsets)):
+        for run, (start, stop) in enumerate(point_runs):
+            if stop > start:
+                assert (starts[run, i], stops[run, i]) == (start, stop), (i, run)
+            else:
+                assert stops[run, i] <= starts[run, i], (i, run)
+
+
+@pytest.mark.parametrize("chunks", [1, 3])
+def test_grid_sums_do_not_depend_on_the_number_of_chunks(rng, monkeypatch, chunks):
+    # Chunk c takes points c, c + chunks, ...: any count must credit every pair once.
+    monkeypatch.setattr(kernels, "get_num_threads", lambda: chunks)
+    points = np.tanh(2 * rng.standard_normal((700, 3)))
+    groupings = [rng.integers(0, 2, 700), rng.integers(0, 5, 700)]
+    assert_matches_direct(points, groupings, 1 / (2 * 1e-2))
+    assert_matches_direct(points[:, :1], groupings[:1], 1 / (2 * 1e-3))
