@@ -11,9 +11,8 @@ import math
 import warnings
 from typing import Any
 
-import numpy as np
-
 import mi_toolkit.estimators  # noqa: F401  (registers the methods)
+from mi_toolkit._grouping import log_group_probabilities
 from mi_toolkit._registry import get_method, list_methods
 from mi_toolkit._validation import (
     Variable,
@@ -142,10 +141,7 @@ def mi_of_variables(
 
 def _plug_in_entropy(variable: Variable) -> float:
     def compute() -> float:
-        codes, n_groups = variable.groups()
-        counts = np.bincount(codes, minlength=n_groups)
-        p = counts[counts > 0] / codes.shape[0]
-        return float(-(p * np.log(p)).sum())
+        return -float(log_group_probabilities(*variable.groups()).mean())
 
     # Once per variable: the plane asks it of the same labels at every epoch and layer.
     return variable.derived("plug_in_entropy", compute)

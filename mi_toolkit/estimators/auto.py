@@ -78,7 +78,7 @@ from mi_toolkit.estimators.base import Estimate, Estimator, UndefinedEstimate
 from mi_toolkit.estimators.binning import BinningEstimator
 from mi_toolkit.estimators.cca import hash_halves
 from mi_toolkit.estimators.gaussian import GaussianEstimator
-from mi_toolkit.estimators.gcmi import GaussianCopulaEstimator, gaussian_entropy_bias
+from mi_toolkit.estimators.gcmi import GaussianCopulaEstimator, gaussian_mi_bias
 from mi_toolkit.estimators.kl import KLEstimator
 from mi_toolkit.estimators.ksg import KSGEstimator
 from mi_toolkit.estimators.student_t import StudentTEstimator
@@ -189,12 +189,7 @@ def _bias_corrected(estimator: Estimator) -> Measure:
 
     def measure(x: Variable, y: Variable) -> Estimate:
         plain = estimator.mutual_information(x, y)
-        n, d_x, d_y = x.n_samples, x.n_features, y.n_features
-        bias = (
-            gaussian_entropy_bias(d_x, n)
-            + gaussian_entropy_bias(d_y, n)
-            - gaussian_entropy_bias(d_x + d_y, n)
-        )
+        bias = gaussian_mi_bias(x.n_features, y.n_features, x.n_samples)
         return dataclasses.replace(
             plain,
             value=plain.value - bias,
@@ -204,7 +199,15 @@ def _bias_corrected(estimator: Estimator) -> Measure:
     return measure
 
 
-def copula_negentropy(values: np.ndarray) -> tuple[float, float]:
+def _copula_scores(variable: Variable) -> np.ndarray:
+    """A side's normal scores (constant columns dropped), once per variable: both
+    admission checks read them."""
+    return variable.derived(
+        "copula scores", lambda: prepare_block(variable.values, "copula").values
+    )
+
+
+def copula_negentropy(variable: Variable) -> tuple[float, float]:
     """J = H_Gauss − H of one side's normal scores (kNN entropy), and its standard error.
 
     With J_x, J_y and J_xy the negentropies of the scores of x, y and (x, y),
@@ -213,7 +216,7 @@ def copula_negentropy(values: np.ndarray) -> tuple[float, float]:
     are not jointly Gaussian (a mixture, say), J_x > 0 and gcmi may exceed the MI by up to
     J_x + J_y. The kNN entropy is biased by a few hundredths of a nat in 5 dimensions.
     """
-    scores = prepare_block(values, "copula").values
+    scores = _copula_scores(variable)
     if scores.shape[1] < 2:
         return 0.0, 0.0
     covariance = np.cov(scores.T)
@@ -222,9 +225,9 @@ def copula_negentropy(values: np.ndarray) -> tuple[float, float]:
     return gaussian - knn.value, float(knn.standard_error or 0.0)
 
 
-def score_condition(values: np.ndarray) -> float:
+def score_condition(variable: Variable) -> float:
     """Smallest over largest eigenvalue of the correlation of a side's normal scores."""
-    scores = prepare_block(values, "copula").values
+    scores = _copula_scores(variable)
     if scores.shape[1] < 2:
         return 1.0
     eigenvalues = np.linalg.eigvalsh(np.corrcoef(scores.T))
@@ -236,7 +239,7 @@ def _gcmi_admission(x: Variable, y: Variable, estimate: Estimate) -> Refusal | N
     lie near a lower-dimensional manifold, or (up to 10 dimensions) its scores have a
     large negentropy."""
     for side in (x, y):
-        condition = score_condition(side.values)
+        condition = score_condition(side)
         if condition < MANIFOLD_CONDITION:
             reason = (
                 f"the columns of {side.name} lie near a lower-dimensional manifold (their "
@@ -256,7 +259,7 @@ def _gcmi_admission(x: Variable, y: Variable, estimate: Estimate) -> Refusal | N
     if x.n_features + y.n_features > KNN_MAX_DIMENSION:
         return None  # the kNN entropies are too biased up there to tell
     for side in (x, y):
-        negentropy, error = copula_negentropy(side.values)
+        negentropy, error = copula_negentropy(side)
         if negentropy > NEGENTROPY_ALLOWANCE + CLEAR_LEAD * error:
             return Refusal(
                 f"the normal scores of {side.name} are not jointly Gaussian (negentropy "
@@ -529,7 +532,7 @@ def _is_manifold(variable: Variable, seed: int) -> bool:
     d = variable.n_features
     if d < MANIFOLD_MIN_COLUMNS:
         return False
-    if score_condition(variable.values) < MANIFOLD_CONDITION:
+    if score_condition(variable) < MANIFOLD_CONDITION:
         return True
     return intrinsic_dimension(variable.values, seed) <= d / 2
 

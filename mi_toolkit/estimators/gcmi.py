@@ -70,6 +70,15 @@ def gaussian_entropy_bias(d: int, n: int) -> float:
     return 0.5 * float(digamma(halves).sum() + d * math.log(2.0 / n))
 
 
+def gaussian_mi_bias(d_x: int, d_y: int, n: int) -> float:
+    """B_N(d_x) + B_N(d_y) − B_N(d_x + d_y): the bias of a plug-in Gaussian MI."""
+    return (
+        gaussian_entropy_bias(d_x, n)
+        + gaussian_entropy_bias(d_y, n)
+        - gaussian_entropy_bias(d_x + d_y, n)
+    )
+
+
 @register
 @dataclass(frozen=True)
 class GaussianCopulaEstimator(Estimator):
@@ -131,12 +140,7 @@ class GaussianCopulaEstimator(Estimator):
             info["constant_variable"] = x.name if not d_x else y.name
             return Estimate(value=0.0, standard_error=0.0, details=info)
         plain = GaussianEstimator(self.regularization).mi_continuous(scores_x, scores_y)
-        correction = (
-            gaussian_entropy_bias(d_x, n)
-            + gaussian_entropy_bias(d_y, n)
-            - gaussian_entropy_bias(d_x + d_y, n)
-        )
-        return self._corrected(plain, correction, info)
+        return self._corrected(plain, gaussian_mi_bias(d_x, d_y, n), info)
 
     def mi_against_labels(self, continuous: Variable, labels: Variable) -> Estimate:
         info: dict = {}

@@ -213,23 +213,25 @@ class StudentTEstimator(Estimator):
     name = "student-t"
     min_samples = 3
 
-    def _fitted(self, values: np.ndarray, what: str) -> tuple[StudentFit, np.ndarray, float]:
+    def _fitted(
+        self, values: np.ndarray, what: str
+    ) -> tuple[StudentFit, np.ndarray, np.ndarray, float]:
+        """The fit, each row's log-density and δ under it, and log det Σ."""
         _check_samples(values.shape[0], values.shape[1], what)
         # Fitted on the rows in a canonical order: the EM's sums, and so its last digits,
         # then do not depend on the order of the samples.
         fit = fit_student_t(values[canonical_order(values)])
         delta, log_det = _squared_mahalanobis(values - fit.location, fit.dispersion)
-        return fit, _log_density(delta, log_det, fit.dof, values.shape[1]), delta
+        return fit, _log_density(delta, log_det, fit.dof, values.shape[1]), delta, log_det
 
     def entropy(self, x: Variable) -> Estimate:
         values, log_scale = _rescaled_columns(x.values)
-        fit, log_density, delta = self._fitted(values, x.name)
+        fit, log_density, delta, log_det = self._fitted(values, x.name)
         d = x.n_features
-        _, log_det = np.linalg.slogdet(fit.dispersion)
         _, standard_error = mean_with_standard_error(-log_density)
         p_value = _fit_p_value(delta, fit.dof, d)
         return Estimate(
-            value=student_entropy(float(log_det), fit.dof, d) + log_scale,
+            value=student_entropy(log_det, fit.dof, d) + log_scale,
             standard_error=standard_error,
             warnings=_fit_warning(p_value),
             details={"dof": fit.dof, "fit_p_value": p_value},
@@ -240,23 +242,21 @@ class StudentTEstimator(Estimator):
         y_values, _ = _rescaled_columns(y.values)
         joint = np.hstack((x_values, y_values))
         d_x, d_y = x.n_features, y.n_features
-        fit, log_joint, delta = self._fitted(joint, "x and y together")
+        fit, log_joint, delta, log_det = self._fitted(joint, "x and y together")
         centred = joint - fit.location
-        log_marginals = []
+        log_marginals, log_dets = [], []
         p_values = [_fit_p_value(delta, fit.dof, d_x + d_y)]
         for block in (slice(0, d_x), slice(d_x, d_x + d_y)):
             dispersion = fit.dispersion[block, block]
             delta_side, log_det_side = _squared_mahalanobis(centred[:, block], dispersion)
             width = block.stop - block.start
             log_marginals.append(_log_density(delta_side, log_det_side, fit.dof, width))
+            log_dets.append(log_det_side)
             p_values.append(_fit_p_value(delta_side, fit.dof, width))
         _, standard_error = mean_with_standard_error(
             log_joint - log_marginals[0] - log_marginals[1]
         )
-        _, log_det = np.linalg.slogdet(fit.dispersion)
-        _, log_det_x = np.linalg.slogdet(fit.dispersion[:d_x, :d_x])
-        _, log_det_y = np.linalg.slogdet(fit.dispersion[d_x:, d_x:])
-        correlation_part = 0.5 * float(log_det_x + log_det_y - log_det)
+        correlation_part = 0.5 * (log_dets[0] + log_dets[1] - log_det)
         scale_part = scale_information(fit.dof, d_x, d_y)
         p_value = min(p_values)
         bias = d_x * d_y / (2 * x.n_samples)
@@ -286,10 +286,10 @@ class StudentTEstimator(Estimator):
             f"method 'student-t' fits a t distribution to each class in {d} dimension(s)",
         )
         values, _ = _rescaled_columns(continuous.values)
-        _, log_marginal, _ = self._fitted(values, continuous.name)
+        _, log_marginal, _, _ = self._fitted(values, continuous.name)
         log_conditional = np.empty_like(log_marginal)
         for members in classes:  # a loop over classes, not samples
-            _, log_conditional[members], _ = self._fitted(
+            _, log_conditional[members], _, _ = self._fitted(
                 values[members], f"{continuous.name} within a class of {labels.name}"
             )
         value, standard_error = mean_with_standard_error(log_conditional - log_marginal)
