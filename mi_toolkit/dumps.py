@@ -48,6 +48,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import platform
 import re
@@ -102,7 +103,7 @@ def _npy_from_bytes(data: bytes) -> np.ndarray:
         if match is not None:
             dtype = np.dtype(match.group(1))
             shape = tuple(int(n) for n in match.group(2).replace(",", " ").split())
-            count = int(np.prod(shape, dtype=np.int64))
+            count = math.prod(shape)
             if not dtype.hasobject and len(data) - start == count * dtype.itemsize:
                 # bytearray: a writable copy, as numpy.load returns.
                 array = np.frombuffer(bytearray(data[start:]), dtype=dtype, count=count)

@@ -12,7 +12,7 @@ import torch
 from mi_toolkit import MIEstimate, MIToolkitWarning, estimate_entropy, estimate_mi, list_methods
 from mi_toolkit._validation import as_variable
 from mi_toolkit.api import checked_against_bounds
-from mi_toolkit.estimators.base import Estimate
+from mi_toolkit.estimators.base import Estimate, mean_with_standard_error
 from mi_toolkit.result import EstimateWarning
 
 
@@ -154,3 +154,12 @@ def test_a_value_below_zero_beyond_its_error_is_flagged_once():
     assert checked_against_bounds(Estimate(-0.02, 0.01), x, labels).warnings == ()
     said = Estimate(-0.1, 0.01, (EstimateWarning("negative_bound", "held-out bound < 0"),))
     assert [w.kind for w in checked_against_bounds(said, x, labels).warnings] == ["negative_bound"]
+
+
+def test_mean_with_standard_error_is_numpys_mean_and_std_over_root_n():
+    terms = np.random.default_rng(3).standard_normal(1001) * 2.0 + 5.0
+    for sample in (terms, terms[::3]):
+        mean, error = mean_with_standard_error(sample)
+        assert mean == pytest.approx(sample.mean(), rel=1e-13)
+        expected = sample.std(ddof=1) / np.sqrt(sample.size)
+        assert error == pytest.approx(expected, rel=1e-12)

@@ -44,6 +44,19 @@ def test_fixed_range_matches_the_szt_edges(rng):
     assert result.value == pytest.approx(plugin_mi_by_hand(by_hand, labels), abs=1e-12)
 
 
+@pytest.mark.parametrize("n_features", [1, 12, 14])
+def test_fixed_range_rows_group_as_the_bins_by_hand(rng, n_features):
+    """One integer key per row (up to 12 columns of 29 bins) or rows of bins (14 columns):
+    the same groups as binning by hand, edges and clipped values included."""
+    t = np.round(np.tanh(2 * rng.standard_normal((3000, n_features))), 1)  # ties, and ±1
+    t[:3, 0] = [-1.5, 1.0, 1.5]
+    by_hand = np.clip(np.floor((t + 1.0) * (29 / 2.0)), 0, 28)
+    labels = rng.integers(0, 3, 3000)
+    with pytest.warns(UserWarning, match=r"2 value\(s\) of x"):
+        result = estimate_mi(t, labels, method="binning")
+    assert result.value == pytest.approx(plugin_mi_by_hand(by_hand, labels), abs=1e-12)
+
+
 def test_values_outside_the_range_are_clipped_not_wrapped():
     # np.digitize-style indexing would send -5 to the last bin, beside +0.99.
     t = np.array([-5.0, -0.99, 0.99, 5.0])
