@@ -274,6 +274,7 @@ def _analyse_piece(piece: _Piece) -> dict[str, Any]:
     except BadDumpFile as error:
         return {"failure": f"{piece.run}: {error}"}
     rows = []
+    params_text = [_params_text(estimator.params()) for estimator in piece.estimators]
     for member, layer, index in piece.wanted:
         estimator = piece.estimators[index]
         t = layer_variable(arrays[layer][member], layer, piece.epoch, y)
@@ -285,7 +286,7 @@ def _analyse_piece(piece: _Piece) -> dict[str, Any]:
                 "epoch": piece.epoch,
                 "layer": layer,
                 "method": estimator.name,
-                "params": _params_text(estimator.params()),
+                "params": params_text[index],
                 "units": piece.units,
                 "i_xt": _value(xt),
                 "i_xt_error": _error(xt),

@@ -116,3 +116,25 @@ def test_failed_write_keeps_the_old_file(tmp_path):
     with np.load(tmp_path / "a.npz") as arrays:
         np.testing.assert_array_equal(arrays["x"], np.arange(3))
     assert [p.name for p in tmp_path.iterdir()] == ["a.npz"]
+
+
+@pytest.mark.parametrize("whole_file_limit", [0, 2**30])
+def test_large_and_small_files_read_alike(tmp_path, monkeypatch, whole_file_limit):
+    """Member by member (large files) or from one read (small files): the same arrays,
+    and a truncated file is a BadDumpFile that names it either way."""
+    import mi_toolkit.dumps as dumps
+
+    monkeypatch.setattr(dumps, "_READ_WHOLE_BYTES", whole_file_limit)
+    rng = np.random.default_rng(1)
+    writer = DumpWriter(tmp_path / "run", ["layer1", "output"], 2, [0, 1], {})
+    writer.write_data(np.arange(5) % 2)
+    written = {epoch: _arrays(rng) for epoch in (0, 1)}
+    for epoch, arrays in written.items():
+        writer.write_epoch(epoch, arrays, {"train_loss": [0.5, 0.25]})
+    writer.finish(seeds=[0, 1])
+    dump = open_dump(tmp_path / "run")
+    np.testing.assert_array_equal(dump.epoch(1)["output"], written[1]["output"].astype(np.float32))
+    path = tmp_path / "run" / epoch_filename(0)
+    path.write_bytes(path.read_bytes()[:-40])
+    with pytest.raises(dumps.BadDumpFile, match=f"epoch 0: cannot read {path}"):
+        dump.epoch(0)
