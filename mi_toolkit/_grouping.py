@@ -98,6 +98,48 @@ def group_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, int]:
     return group_rows(np.column_stack((a, b)).astype(np.int64, copy=False))
 
 
+def pair_log_probabilities(
+    a: np.ndarray, a_groups: int, b: np.ndarray, b_groups: int
+) -> tuple[np.ndarray, int]:
+    """Per-sample log p̂ of each sample's pair of labels, and how many pairs occur.
+
+    The same as :func:`log_group_probabilities` of :func:`group_pairs`, without labelling
+    the pairs: when the table of all ``a_groups × b_groups`` pairs is small (a layer's
+    bins against a few classes) the pairs are counted in it directly, with no hashing.
+    """
+    n = a.shape[0]
+    if a_groups * b_groups > 8 * n:
+        labels, n_pairs = group_pairs(a, b)
+        return log_group_probabilities(labels, n_pairs), n_pairs
+    return _pair_log_probabilities(
+        np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64), a_groups, b_groups
+    )
+
+
+@njit(cache=True)
+def _pair_log_probabilities(
+    a: np.ndarray, b: np.ndarray, a_groups: int, b_groups: int
+) -> tuple[np.ndarray, int]:
+    n = a.shape[0]
+    counts = np.zeros(a_groups * b_groups, dtype=np.int64)
+    for i in range(n):
+        if a[i] < 0 or a[i] >= a_groups or b[i] < 0 or b[i] >= b_groups:
+            raise ValueError("a group label lies outside 0 .. n_groups - 1")
+        counts[a[i] * b_groups + b[i]] += 1
+    # One log per occupied cell, then a gather: logs cost more than the counting.
+    log_n = np.log(n)
+    log_p = np.empty(counts.shape[0])
+    occupied = 0
+    for cell in range(counts.shape[0]):
+        if counts[cell] > 0:
+            occupied += 1
+            log_p[cell] = np.log(counts[cell]) - log_n
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = log_p[a[i] * b_groups + b[i]]
+    return out, occupied
+
+
 def log_group_probabilities(labels: np.ndarray, n_groups: int) -> np.ndarray:
     """Per-sample log p̂(group of sample i), with p̂ the empirical frequency."""
     return _log_group_probabilities(np.asarray(labels, dtype=np.int64), n_groups)

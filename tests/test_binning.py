@@ -166,3 +166,14 @@ def test_saturated_exactly_when_at_the_log_n_ceiling(rng, distinct_side):
     assert fine.saturated and fine.warning_kinds == ("ceiling",)
     assert coarse.value < 0.9 * math.log(500)
     assert not coarse.saturated and not coarse.warnings
+
+
+@pytest.mark.parametrize("n_features", [1, 3])
+def test_joint_bins_counted_in_a_table_or_hashed_agree_with_by_hand(rng, n_features):
+    """Few groups per side: pairs counted in a table; many (3 columns, 500 samples): hashed."""
+    x = np.tanh(rng.standard_normal((500, n_features)))
+    t = np.tanh(x + 0.5 * rng.standard_normal((500, n_features)))
+    bins = [np.clip(np.floor((v + 1.0) * (29 / 2.0)), 0, 28) for v in (x, t)]
+    result = estimate_mi(x, t, method="binning")
+    assert result.value == pytest.approx(plugin_mi_by_hand(*bins), abs=1e-12)
+    assert result.details["occupied_bins_joint"] == len(np.unique(np.hstack(bins), axis=0))

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from mi_toolkit._grouping import group_pairs, group_rows, log_group_probabilities
+from mi_toolkit._grouping import group_rows, log_group_probabilities, pair_log_probabilities
 from mi_toolkit._registry import register
 from mi_toolkit._validation import (
     Variable,
@@ -277,8 +277,9 @@ class BinningEstimator(Estimator):
         elif y_groups == n:
             joint_groups, log_p_joint = y_groups, log_p_y
         else:
-            joint_labels, joint_groups = group_pairs(x_labels, y_labels)
-            log_p_joint = log_group_probabilities(joint_labels, joint_groups)
+            log_p_joint, joint_groups = pair_log_probabilities(
+                x_labels, x_groups, y_labels, y_groups
+            )
         terms = log_p_joint - log_p_x - log_p_y
         value, standard_error = mean_with_standard_error(terms)
         value = max(value, 0.0)  # rounding can leave -1e-17 for independent labels
