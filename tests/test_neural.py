@@ -313,10 +313,21 @@ def test_held_out_bound_equals_a_direct_computation(monkeypatch, kind, critic, b
 
 def test_infonce_with_all_held_out_negatives_gives_near_zero_on_independence():
     x, y, _ = gaussian_pairs(2, 2000, seed=5, rho=0.0)
-    result = estimate_mi(x, y, "infonce", random_state=3)
-    assert result.details["split"]["test"] == 600  # the block: log 600 is the ceiling
+    result = estimate_mi(x, y, "infonce", held_out_negatives=4096, random_state=3)
     assert abs(result.value) <= Z * result.standard_error + 0.01
     assert result.details["failed"] is False
+
+
+def test_all_held_out_negatives_lift_the_ceiling_above_the_training_batch():
+    # A critic trained on batches of 16 (ceiling log 16 = 2.77 nats) scored against the
+    # 599 other test samples: a bound for that K, far above log 16 at a true 5 nats.
+    x, y, truth = gaussian_pairs(1, 2000, seed=10, rho=rho_for(5.0, 1))
+    result = _quiet(
+        x, y, "infonce", batch_size=16, held_out_negatives=4096, random_state=1, **SHORT
+    )
+    assert math.log(16) + Z * result.standard_error < result.value
+    assert result.value < truth + Z * result.standard_error
+    assert "batch_ceiling" not in result.warning_kinds  # log 600 − 1 = 5.4 nats
 
 
 def test_held_out_negatives_is_checked():

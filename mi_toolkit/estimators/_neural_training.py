@@ -532,8 +532,9 @@ def _failure_warnings(
                 "batch_ceiling",
                 f"InfoNCE's estimate ({value:.4g} nats) is within {INFONCE_CEILING_MARGIN:g} "
                 f"nat of its ceiling log {test_block} = {math.log(test_block):.4g} nats, which "
-                "no batch of that size can pass: the MI may be much larger. Use a larger "
-                "batch_size (and more samples), or method 'smile' or 'mine'.",
+                f"no {test_block} held-out samples scored together can pass: the MI may be "
+                "much larger. Use more samples (and held_out_negatives and batch_size to "
+                "match), or method 'smile' or 'mine'.",
             )
         )
     return tuple(found), saturated
@@ -545,7 +546,7 @@ _BIAS_NOTES = {
     "nwj": "NWJ lower bound: below the MI by the critic's shortfall; its variance grows "
     "like e^I, so large MI (beyond about 5 nats) is underestimated.",
     "infonce": "InfoNCE lower bound: below the MI by the critic's shortfall, and never above "
-    "log(batch) = {ceiling:.3g} nats.",
+    "log K = {ceiling:.3g} nats, K the held-out samples scored together.",
     "smile": "SMILE (DV with e^f clipped to [e^-{clip:g}, e^{clip:g}]): not a strict bound; the "
     "clip biases it, usually downward, in exchange for a far smaller variance than DV.",
 }

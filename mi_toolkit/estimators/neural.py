@@ -39,14 +39,21 @@ negative:
         - \log \frac1B \sum_j e^{f(x_i, y_j)}\Big)\Big] \le \log B.
 
 The bound holds for every number K of pairs scored together, with any critic: training
-uses the batch (K = ``batch_size``), while the held-out value scores each sample against
-every other sample of its part, up to ``held_out_negatives`` (K = 1,500 for the test part
-at N = 5,000), which lifts the ceiling from log 256 = 5.5 to log 1500 = 7.3 nats.
-Low variance, but it can never exceed log K: with an ideal critic
-I_NCE ≈ log K − log(1 + K e^{−I}), so the gap at I nats is about e^I / K (0.01 at 1 nat
-and K = 256: on Beyond-Normal's 0.2–1.7-nat tasks the larger K moved estimates by
-< 0.03 nats; the critic's shortfall dominates). An estimate within 1 nat of log K cannot
-tell I = log K from any larger MI, and carries a ``batch_ceiling`` warning.
+uses the batch (K = ``batch_size``), and so, by default, does the held-out value (blocks of
+K held-out samples); ``held_out_negatives`` scores each held-out sample against up to that
+many others, the whole part when it is large (K = 1,500 for the test part at N = 5,000),
+which lifts the ceiling from log 256 = 5.5 to log 1500 = 7.3 nats for a critic trained at
+B = 256. Low variance, but it can never exceed log K: with an ideal critic
+I_NCE ≈ log K − log(1 + K e^{−I}), so an estimate within 1 nat of log K cannot tell
+I = log K from any larger MI, and carries a ``batch_ceiling`` warning. Below the ceiling a
+larger K does not tighten the bound of a given critic: the mean of its negatives' e^{f(x_i, y_j)}
+is unbiased for E_y[e^{f(x_i, y)}] whatever K, and the log's Jensen gap, which favours the
+bound, shrinks as K grows, towards E_p[f] − E_x[log E_y[e^f]]. On Beyond-Normal
+(0.2–1.7 nats, 40 tasks × 3 seeds, ``benchmarks/results/neural.md``) the whole test part
+as negatives moved the mean over seeds of the 34 non-Student tasks by −0.007 to +0.014
+nats, and lowered the Student tasks by up to 0.09 (one run of student-identity-5-5-2
+from 0.23 to 0.004): one outlying y_j with a large score enters every sample's
+log-sum-exp, not only its block's. So the default stays the batch.
 
 ``smile`` — Song & Ermon (2020, "Understanding the limitations of variational mutual
 information estimators", ICLR): DV with e^f clipped to [e^{−τ}, e^{τ}], τ = ``clip``
@@ -361,10 +368,12 @@ class InfoNCEEstimator(NeuralEstimator):
 
     Parameters
     ----------
-    held_out_negatives : int
+    held_out_negatives : int or None
         Samples per block of the held-out bound (validation and test), each sample's
-        negatives the rest of its block: up to the whole part. The bound's ceiling is
-        log of this block, not of ``batch_size``.
+        negatives the rest of its block, capped by the part's size; None: ``batch_size``,
+        as in training. The bound's ceiling is log of this block: a larger one (4096: the
+        whole part) lifts it for a large MI, but it did not help on Beyond-Normal and is
+        less robust to heavy tails (module docstring).
     """
 
     name = "infonce"
@@ -376,17 +385,20 @@ class InfoNCEEstimator(NeuralEstimator):
     # InfoNCE's low-variance bound needs no longer wait for the halved rate to pay off
     # (its Beyond-Normal values moved by < 0.01 nats with 9), and each step costs B² scores.
     patience: int = 6
-    held_out_negatives: int = 4096
+    held_out_negatives: int | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.held_out_negatives is None:
+            return
         negatives = check_positive_int(self.held_out_negatives, "held_out_negatives")
         if negatives < 2:
             raise ValueError("held_out_negatives must be at least 2: a sample needs a negative")
         object.__setattr__(self, "held_out_negatives", negatives)
 
     def held_out_block(self, n_held_out: int) -> int:
-        return min(self.held_out_negatives, n_held_out)
+        negatives = self.held_out_negatives or self.batch_size
+        return min(negatives, n_held_out)
 
 
 @register
