@@ -64,7 +64,8 @@ WARNING_KINDS: Mapping[str, str] = {
     "overfitted": "a neural critic overfitted after its best step; the restored best weights "
     "hold their value on held-out data, so the estimate stands",
     "negative_bound": "a held-out variational bound is below zero beyond its error",
-    "batch_ceiling": "InfoNCE sits near its log(batch size) ceiling, so the MI may be larger",
+    "batch_ceiling": "InfoNCE sits near its log K ceiling (K samples scored together), so the "
+    "MI may be larger",
     "negative_estimate": "an MI estimate is below 0 by more than 3 standard errors, which "
     "only the estimator's bias can explain",
     "above_entropy": "an MI estimate is above the entropy of a discrete side by more than 3 "

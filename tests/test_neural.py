@@ -11,7 +11,7 @@ import torch
 from _cases import Z, gaussian_pairs, rho_for
 
 from mi_toolkit import MIToolkitWarning, estimate_mi
-from mi_toolkit.estimators import MINE
+from mi_toolkit.estimators import MINE, NWJ, InfoNCE
 
 # A short training (max_steps below) may leave the critic short of the optimum: each bound
 # is then below the MI by its gap. Measured on these data the gap is under 0.05 nats; the
@@ -127,7 +127,9 @@ def test_infonce_at_its_batch_ceiling_is_saturated():
     x, y, truth = gaussian_pairs(1, 2000, seed=10, rho=rho_for(5.0, 1))
     batch = 16
     assert truth > math.log(batch)
-    result = _quiet(x, y, "infonce", batch_size=batch, random_state=1, **SHORT)
+    result = _quiet(
+        x, y, "infonce", batch_size=batch, held_out_negatives=batch, random_state=1, **SHORT
+    )
     assert "batch_ceiling" in result.warning_kinds
     assert result.saturated and result.details["failed"] is True
     assert result.value <= math.log(batch)
@@ -253,3 +255,82 @@ def test_a_critic_that_cannot_take_the_image_shape_fails_before_training():
     images = rng.standard_normal((300, 6, 6))  # no channel axis: Conv2d wants (m, 1, 6, 6)
     with pytest.raises(ValueError, match=r"critic\(x, y\) with x of shape \(3, 6, 6\)"):
         estimate_mi(images, rng.standard_normal(300), "nwj", critic=ConvCritic())
+
+
+def _block_reference(scores: np.ndarray, kind: str, block: int) -> float:
+    """The held-out bound straight from the n × n scores: sample i's negatives are the
+    samples of its block (consecutive blocks, the last one ending at the last sample)."""
+    n = scores.shape[0]
+    positive, partition = [], []
+    for i in range(n):
+        begin = min((i // block) * block, n - block)
+        row = scores[i, begin : begin + block]
+        positive.append(scores[i, i])
+        if kind == "infonce":
+            partition.append(np.log(np.exp(row).mean()))
+        else:
+            partition.append(np.exp(np.delete(row, i - begin)).mean())
+    a, b = np.array(positive), np.array(partition)
+    if kind == "infonce":
+        return float((a - b).mean())
+    if kind == "nwj":
+        return float((1.0 + a - b).mean())
+    return float(a.mean() - np.log(b.mean()))
+
+
+@pytest.mark.parametrize(
+    ("kind", "critic", "block"),
+    [
+        ("infonce", "separable", 30),  # all held-out samples as negatives
+        ("infonce", "separable", 8),  # blocks, the last overlapping the one before
+        ("dv", "joint", 8),
+        ("nwj", "user", 30),
+    ],
+)
+def test_held_out_bound_equals_a_direct_computation(monkeypatch, kind, critic, block):
+    from mi_toolkit.estimators import _neural_training as training
+
+    # 50 scores per chunk: rows of a block arrive a few at a time, as for a large part.
+    monkeypatch.setattr(training, "_PAIRS_PER_CHUNK", 50)
+    torch.manual_seed(0)
+    chosen = ConcatCritic() if critic == "user" else critic
+    estimator = {"dv": MINE, "nwj": NWJ, "infonce": InfoNCE}[kind](critic=chosen)
+    model = training._build_critic(estimator, 1, 1)
+    with torch.no_grad():
+        for parameter in model.parameters():  # away from the constant step-0 critic
+            parameter.normal_(0.0, 0.5)
+    x, y, _ = gaussian_pairs(1, 30, seed=2)
+    xt, yt = (torch.as_tensor(v, dtype=torch.float32) for v in (x, y))
+    with torch.no_grad():
+        # Every pair through forward, one at a time: not the all_pairs path under test.
+        scores = np.array(
+            [[float(model(xt[i : i + 1], yt[j : j + 1])) for j in range(30)] for i in range(30)]
+        )
+    value, error = training.held_out_bound(model, xt, yt, kind, block, None)
+    assert value == pytest.approx(_block_reference(scores, kind, block), rel=1e-5, abs=1e-6)
+    assert error > 0
+
+
+def test_infonce_with_all_held_out_negatives_gives_near_zero_on_independence():
+    x, y, _ = gaussian_pairs(2, 2000, seed=5, rho=0.0)
+    result = estimate_mi(x, y, "infonce", held_out_negatives=4096, random_state=3)
+    assert abs(result.value) <= Z * result.standard_error + 0.01
+    assert result.details["failed"] is False
+
+
+def test_all_held_out_negatives_lift_the_ceiling_above_the_training_batch():
+    # A critic trained on batches of 16 (ceiling log 16 = 2.77 nats) scored against the
+    # 599 other test samples: a bound for that K, far above log 16 at a true 5 nats.
+    x, y, truth = gaussian_pairs(1, 2000, seed=10, rho=rho_for(5.0, 1))
+    result = _quiet(
+        x, y, "infonce", batch_size=16, held_out_negatives=4096, random_state=1, **SHORT
+    )
+    assert math.log(16) + Z * result.standard_error < result.value
+    assert result.value < truth + Z * result.standard_error
+    assert "batch_ceiling" not in result.warning_kinds  # log 600 − 1 = 5.4 nats
+
+
+def test_held_out_negatives_is_checked():
+    x, y, _ = gaussian_pairs(1, 500, seed=1)
+    with pytest.raises(ValueError, match="held_out_negatives"):
+        estimate_mi(x, y, "infonce", held_out_negatives=1)

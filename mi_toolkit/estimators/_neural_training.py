@@ -35,9 +35,9 @@ _COLLAPSE_NATS = 1.0
 _COLLAPSE_ERRORS = 4.0
 # A test bound below zero by more than this many standard errors is a failed estimate.
 _NEGATIVE_ERRORS = 2.0
-# Held-out blocks for the bounds other than InfoNCE: 63 negatives per sample are plenty for
-# their partition terms, and all pairs of a joint critic cost block² evaluations.
-_NEGATIVES_BLOCK = 64
+# Held-out scores are computed this many pairs at a time: (pairs × width) float32
+# activations of a joint critic, 32 MiB at width 64.
+_PAIRS_PER_CHUNK = 2**17
 # A SMILE critic's E_p[f] is about the MI (f ≈ log p/q at the Jensen–Shannon optimum); beyond
 # this many nats, no bound of this kind can be measured (variance like e^I): training ran away.
 _SCORE_LIMIT = 100.0
@@ -79,7 +79,7 @@ class JointCritic(nn.Module):
         return self.body(self.x_in(x) + self.y_in(y)).squeeze(-1)
 
     def all_pairs(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Scores f(x_i, y_j) as an (m, m) matrix."""
+        """Scores f(x_i, y_j) as an (m, k) matrix for m rows of x and k of y."""
         return self.body(self.x_in(x)[:, None, :] + self.y_in(y)[None, :, :]).squeeze(-1)
 
 
@@ -99,6 +99,7 @@ class SeparableCritic(nn.Module):
         return (self.g(x) * self.h(y)).sum(-1)
 
     def all_pairs(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Scores f(x_i, y_j) as an (m, k) matrix for m rows of x and k of y."""
         return self.g(x) @ self.h(y).T
 
 
@@ -131,8 +132,9 @@ class UserCritic(nn.Module):
         return self.critic(*self.shaped(x, y)).reshape(-1)
 
     def all_pairs(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        m = x.shape[0]
-        return self.forward(x.repeat_interleave(m, dim=0), y.repeat(m, 1)).reshape(m, m)
+        """Scores f(x_i, y_j) as an (m, k) matrix, one call on all m·k pairs."""
+        m, k = x.shape[0], y.shape[0]
+        return self.forward(x.repeat_interleave(k, dim=0), y.repeat(m, 1)).reshape(m, k)
 
 
 def _check_user_critic(wrapper: UserCritic, x: torch.Tensor, y: torch.Tensor) -> None:
@@ -245,24 +247,26 @@ class _Objective:
 # -- the bounds on held-out data (float64, with per-sample terms) ----------------------------
 
 
-def _score_blocks(
+def _score_rows(
     critic: nn.Module, x: torch.Tensor, y: torch.Tensor, block: int
-) -> Iterator[tuple[np.ndarray, slice]]:
-    """B × B score matrices over consecutive blocks, and which rows of each are new.
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Held-out scores f(x_i, y_j) of each sample i against the B samples j of its block.
 
-    The last block is the final ``block`` samples, overlapping the one before, so every
-    sample has block − 1 negatives; only its rows not seen before count.
+    Blocks are consecutive; the last is the final ``block`` samples, overlapping the one
+    before, so every sample has B − 1 negatives, and only its rows not seen before are
+    yielded. Rows come a few at a time (at most ``_PAIRS_PER_CHUNK`` scores), so a joint
+    critic's hidden activations stay small even when the block is the whole part. Yields
+    the (rows, B) scores and, per row, the column of its own y_i.
     """
     n = x.shape[0]
+    chunk = max(1, _PAIRS_PER_CHUNK // block)
     for start in range(0, n, block):
         begin = min(start, n - block)
-        scores = critic.all_pairs(x[begin : begin + block], y[begin : begin + block])
-        yield scores.double().cpu().numpy(), slice(start - begin, block)
-
-
-def held_out_block(kind: str, batch: int, n_held_out: int) -> int:
-    """Samples per block of held-out scores: the batch size for InfoNCE (its log B)."""
-    return min(batch if kind == "infonce" else _NEGATIVES_BLOCK, batch, n_held_out)
+        y_block = y[begin : begin + block]
+        for first in range(start, begin + block, chunk):
+            last = min(first + chunk, begin + block)
+            scores = critic.all_pairs(x[first:last], y_block)
+            yield scores.double().cpu().numpy(), np.arange(first, last) - begin
 
 
 def held_out_bound(
@@ -271,19 +275,17 @@ def held_out_bound(
     """The bound on held-out samples and its standard error (module docstring)."""
     positives, negatives = [], []
     with torch.no_grad():
-        for scores, rows in _score_blocks(critic, x, y, block):
-            m = scores.shape[0]
-            positive = np.diagonal(scores)[rows]
+        for scores, own in _score_rows(critic, x, y, block):
+            rows = np.arange(own.shape[0])
+            positives.append(scores[rows, own])
             if kind == "infonce":
                 top = scores.max(axis=1, keepdims=True)
-                log_mean = top[:, 0] + np.log(np.exp(scores - top).mean(axis=1))
-                negatives.append(log_mean[rows])
-            else:
-                off = scores[~np.eye(m, dtype=bool)].reshape(m, m - 1)
-                if kind == "smile":
-                    off = np.clip(off, -clip, clip)
-                negatives.append(off[rows])
-            positives.append(positive)
+                negatives.append(top[:, 0] + np.log(np.exp(scores - top).mean(axis=1)))
+                continue
+            others = np.ones(scores.shape, dtype=bool)
+            others[rows, own] = False
+            off = scores[others].reshape(rows.shape[0], block - 1)
+            negatives.append(np.clip(off, -clip, clip) if kind == "smile" else off)
     a = np.concatenate(positives)
     n = a.shape[0]
     if kind == "infonce":
@@ -392,7 +394,7 @@ def _train(
     optimiser = _optimiser(estimator, critic)
     x_train, y_train = parts["train"]
     x_val, y_val = parts["validation"]
-    val_block = held_out_block(kind, batch, x_val.shape[0])
+    val_block = estimator.held_out_block(x_val.shape[0])
     run = _Run()
     batch_values: list[float] = []
     order = torch.empty(0, dtype=torch.long)
@@ -530,8 +532,9 @@ def _failure_warnings(
                 "batch_ceiling",
                 f"InfoNCE's estimate ({value:.4g} nats) is within {INFONCE_CEILING_MARGIN:g} "
                 f"nat of its ceiling log {test_block} = {math.log(test_block):.4g} nats, which "
-                "no batch of that size can pass: the MI may be much larger. Use a larger "
-                "batch_size (and more samples), or method 'smile' or 'mine'.",
+                f"no {test_block} held-out samples scored together can pass: the MI may be "
+                "much larger. Use more samples (and held_out_negatives and batch_size to "
+                "match), or method 'smile' or 'mine'.",
             )
         )
     return tuple(found), saturated
@@ -543,7 +546,7 @@ _BIAS_NOTES = {
     "nwj": "NWJ lower bound: below the MI by the critic's shortfall; its variance grows "
     "like e^I, so large MI (beyond about 5 nats) is underestimated.",
     "infonce": "InfoNCE lower bound: below the MI by the critic's shortfall, and never above "
-    "log(batch) = {ceiling:.3g} nats.",
+    "log K = {ceiling:.3g} nats, K the held-out samples scored together.",
     "smile": "SMILE (DV with e^f clipped to [e^-{clip:g}, e^{clip:g}]): not a strict bound; the "
     "clip biases it, usually downward, in exchange for a far smaller variance than DV.",
 }
@@ -586,7 +589,7 @@ def estimate_bound(
             torch.as_tensor(v[rows], dtype=torch.float32, device=device) for v in (x_std, y_std)
         )
     batch = min(estimator.batch_size, n_train)
-    test_block = held_out_block(estimator.objective, estimator.batch_size, n_test)
+    test_block = estimator.held_out_block(n_test)
     with _torch_threads(estimator.n_threads), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)

@@ -38,9 +38,22 @@ negative:
     I \ge I_{NCE} = E\Big[\frac1B \sum_i \Big(f(x_i, y_i)
         - \log \frac1B \sum_j e^{f(x_i, y_j)}\Big)\Big] \le \log B.
 
-Low variance, but it can never exceed log B: with an ideal critic
-I_NCE ≈ log B − log(1 + B e^{−I}), so an estimate within 1 nat of log B cannot tell
-I = log B from any larger MI, and carries a ``batch_ceiling`` warning.
+The bound holds for every number K of pairs scored together, with any critic: training
+uses the batch (K = ``batch_size``), and so, by default, does the held-out value (blocks of
+K held-out samples); ``held_out_negatives`` scores each held-out sample against up to that
+many others, the whole part when it is large (K = 1,500 for the test part at N = 5,000),
+which lifts the ceiling from log 256 = 5.5 to log 1500 = 7.3 nats for a critic trained at
+B = 256. Low variance, but it can never exceed log K: with an ideal critic
+I_NCE ≈ log K − log(1 + K e^{−I}), so an estimate within 1 nat of log K cannot tell
+I = log K from any larger MI, and carries a ``batch_ceiling`` warning. Below the ceiling a
+larger K does not tighten the bound of a given critic: the mean of its negatives' e^{f(x_i, y_j)}
+is unbiased for E_y[e^{f(x_i, y)}] whatever K, and the log's Jensen gap, which favours the
+bound, shrinks as K grows, towards E_p[f] − E_x[log E_y[e^f]]. On Beyond-Normal
+(0.2–1.7 nats, 40 tasks × 3 seeds, ``benchmarks/results/neural.md``) the whole test part
+as negatives moved the mean over seeds of the 34 non-Student tasks by −0.007 to +0.014
+nats, and lowered the Student tasks by up to 0.09 (one run of student-identity-5-5-2
+from 0.23 to 0.004): one outlying y_j with a large score enters every sample's
+log-sum-exp, not only its block's. So the default stays the batch.
 
 ``smile`` — Song & Ermon (2020, "Understanding the limitations of variational mutual
 information estimators", ICLR): DV with e^f clipped to [e^{−τ}, e^{τ}], τ = ``clip``
@@ -72,9 +85,11 @@ data that chose the weights, both of which bias upward. The critic's last layer 
 zero, so the step-0 critic is constant and every bound starts at exactly 0; if nothing
 beats it, the estimate is 0.
 
-The held-out bounds are computed from B × B score matrices over blocks of B test samples
-(pair i with y_j, j ≠ i, as negatives; B = the batch size for InfoNCE, at most 64
-for the others, whose partition terms need no more), in float64 from the critic's float32 scores.
+The held-out bounds are computed from score matrices over blocks of B held-out samples
+(pair i with y_j, j ≠ i, as negatives; B = ``held_out_negatives`` for InfoNCE, capped by
+the part's size, at most 64 and the batch size for the others, whose partition terms need
+no more), a few rows at a time so that memory stays small, in float64 from the critic's
+float32 scores.
 **Standard errors** (``std / sqrt(n_test)`` of per-sample terms):
 
 - ``nwj``: the terms 1 + g(x_i, y_i) − mean_{j≠i} e^{g(x_i, y_j)};
@@ -97,7 +112,7 @@ test part, is overfitting that early stopping undid: a warning of kind ``overfit
 does not fail the run — it flagged every 25–50-D Beyond-Normal task for InfoNCE whose
 held-out values, 0.57–1.34 nats, were sound lower bounds),
 a test bound below zero beyond two standard errors (``negative_bound``), and InfoNCE
-within 1 nat of log B (``batch_ceiling``, also ``saturated``).
+within 1 nat of log K, K its held-out block (``batch_ceiling``, also ``saturated``).
 
 **Critics.** ``critic="joint"``: an MLP on the concatenated [x, y] (``hidden_sizes``,
 ReLU). ``critic="separable"``: g(x)ᵀh(y) with two MLPs ending in ``embedding_dim``
@@ -126,6 +141,9 @@ from mi_toolkit.estimators._device import check_device
 from mi_toolkit.estimators.base import Estimate, Estimator
 
 CRITICS = ("joint", "separable")
+# Held-out blocks for the bounds other than InfoNCE: 63 negatives per sample are plenty for
+# their partition terms, and all pairs of a joint critic cost block² evaluations.
+_NEGATIVES_BLOCK = 64
 # Each of the three parts of the split needs at least this many samples.
 _MIN_PART = 10
 #: Input transforms: "standardize" (mean 0, standard deviation 1 per column) or "copula"
@@ -301,6 +319,10 @@ class NeuralEstimator(Estimator):
         """The objective's own parameter (τ for SMILE), None for the others."""
         return None
 
+    def held_out_block(self, n_held_out: int) -> int:
+        """Samples per block of held-out scores, each sample's negatives the rest of it."""
+        return min(_NEGATIVES_BLOCK, self.batch_size, n_held_out)
+
     def mi_continuous(self, x: Variable, y: Variable) -> Estimate:
         from mi_toolkit.estimators._neural_training import estimate_bound
 
@@ -342,7 +364,17 @@ class NWJEstimator(NeuralEstimator):
 @register
 @dataclass(frozen=True)
 class InfoNCEEstimator(NeuralEstimator):
-    """InfoNCE with the batch as negatives, at most log(batch_size); see the module."""
+    """InfoNCE with the batch as negatives in training; see the module.
+
+    Parameters
+    ----------
+    held_out_negatives : int or None
+        Samples per block of the held-out bound (validation and test), each sample's
+        negatives the rest of its block, capped by the part's size; None: ``batch_size``,
+        as in training. The bound's ceiling is log of this block: a larger one (4096: the
+        whole part) lifts it for a large MI, but it did not help on Beyond-Normal and is
+        less robust to heavy tails (module docstring).
+    """
 
     name = "infonce"
     objective = "infonce"
@@ -353,6 +385,20 @@ class InfoNCEEstimator(NeuralEstimator):
     # InfoNCE's low-variance bound needs no longer wait for the halved rate to pay off
     # (its Beyond-Normal values moved by < 0.01 nats with 9), and each step costs B² scores.
     patience: int = 6
+    held_out_negatives: int | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.held_out_negatives is None:
+            return
+        negatives = check_positive_int(self.held_out_negatives, "held_out_negatives")
+        if negatives < 2:
+            raise ValueError("held_out_negatives must be at least 2: a sample needs a negative")
+        object.__setattr__(self, "held_out_negatives", negatives)
+
+    def held_out_block(self, n_held_out: int) -> int:
+        negatives = self.held_out_negatives or self.batch_size
+        return min(negatives, n_held_out)
 
 
 @register
