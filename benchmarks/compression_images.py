@@ -50,6 +50,23 @@ COLUMNS = (
 )
 #: Where fitted autoencoders are kept between runs.
 COMPRESSORS = Path("/tmp/mi-toolkit-compression-bench")
+#: Settings of the autoencoder other than its defaults (``--autoencoder``).
+AUTOENCODER: dict[str, object] = {}
+
+
+def parse_settings(text: str) -> dict[str, object]:
+    """``"code_activation=linear,prior_weight=1"`` as a dict of numbers and strings."""
+    settings: dict[str, object] = {}
+    for item in filter(None, text.split(",")):
+        name, _, value = item.partition("=")
+        try:
+            settings[name] = int(value)
+        except ValueError:
+            try:
+                settings[name] = float(value)
+            except ValueError:
+                settings[name] = value
+    return settings
 
 
 def conv_critic(width: int):
@@ -85,7 +102,7 @@ def conv_critic(width: int):
 def settings_tag(code_dim: int) -> str:
     """A short hash of every default that shapes an autoencoder fit, so that compressors
     fitted under older defaults are not reused after the defaults change."""
-    settings = Compression(compressor="autoencoder", code_dim=code_dim)
+    settings = Compression(compressor="autoencoder", code_dim=code_dim, **AUTOENCODER)
     key = repr(settings._settings_key("autoencoder", code_dim))
     return hashlib.blake2b(key.encode(), digest_size=4).hexdigest()
 
@@ -99,7 +116,9 @@ def fitted_autoencoders(x: np.ndarray, y: np.ndarray, code_dim: int, key: str, f
         if path.exists():
             compressor = FittedCompressor.load(path)
         else:
-            compressor = fit_compressor(data, "autoencoder", code_dim, progress=False)
+            compressor = fit_compressor(
+                data, "autoencoder", code_dim, progress=False, **AUTOENCODER
+            )
             folder.mkdir(parents=True, exist_ok=True)
             compressor.save(path)
         fitted.append(compressor)
@@ -255,6 +274,12 @@ def main() -> None:
     parser.add_argument(
         "--csv", type=Path, nargs="+", default=[Path("benchmarks/results/compression.csv")]
     )
+    parser.add_argument(
+        "--autoencoder",
+        default="",
+        help="autoencoder settings other than the defaults, e.g. "
+        "'code_activation=linear,prior_weight=1' (fits are kept per settings)",
+    )
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--markdown", type=Path, default=Path("benchmarks/results/compression.md"))
     parser.add_argument("--plot", type=Path, default=Path("benchmarks/results/compression.png"))
@@ -262,6 +287,7 @@ def main() -> None:
     if args.report:
         report(args.csv, args.markdown, args.plot)
         return
+    AUTOENCODER.update(parse_settings(args.autoencoder))
     args.csv[0].parent.mkdir(parents=True, exist_ok=True)
     run(
         args.methods.split(","),

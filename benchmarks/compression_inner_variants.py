@@ -19,7 +19,13 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from compression_images import COMPRESSORS, FAMILIES, fitted_autoencoders
+from compression_images import (
+    AUTOENCODER,
+    COMPRESSORS,
+    FAMILIES,
+    fitted_autoencoders,
+    parse_settings,
+)
 
 from mi_toolkit import estimate_mi
 from mi_toolkit._validation import Variable
@@ -72,6 +78,14 @@ def codes_of(family: str, truth: float, n: int = 5000, seed: int = 0):
     x, y = x.reshape(n, width, width), y.reshape(n, width, width)
     key = f"{family}-{truth:g}-{seed}-{n}"
     (fx, fy), _ = fitted_autoencoders(x, y, code_dim, key, COMPRESSORS)
+    for side, fitted in (("x", fx), ("y", fy)):
+        facts = fitted.config
+        print(
+            f"# {key} {side}: unexplained {fitted.unexplained:.3f}, prior distance "
+            f"{facts.get('prior_distance', float('nan')):.4f}, epochs "
+            f"{facts['best_epoch']}/{facts['epochs']}, fit {facts['seconds']:.0f} s",
+            flush=True,
+        )
     return fx.encode(x.reshape(n, -1)), fy.encode(y.reshape(n, -1))
 
 
@@ -79,10 +93,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("tasks", nargs="+", help="family:truth, e.g. rectangles32:1")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument(
+        "--autoencoder", default="", help="as in compression_images.py, e.g. 'prior_weight=1'"
+    )
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    AUTOENCODER.update(parse_settings(args.autoencoder))
     for task in args.tasks:
         family, truth = task.split(":")
-        x_codes, y_codes = codes_of(family, float(truth))
+        x_codes, y_codes = codes_of(family, float(truth), seed=args.seed)
         for name in args.variants.split(","):
             transform, inner = VARIANTS[name]
             wall, cpu = time.perf_counter(), time.process_time()

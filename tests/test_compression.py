@@ -110,6 +110,54 @@ def test_a_tiny_autoencoder_round_trips_small_images(decoder):
     assert codes.shape == (300, 2) and np.all(np.abs(codes) < 1)
 
 
+def sliced_distance(codes: np.ndarray, slices: int, seed: int) -> float:
+    """The training's sliced Wasserstein penalty of a numpy batch of codes."""
+    import torch
+
+    from mi_toolkit.estimators._compression_training import (
+        random_directions,
+        sliced_wasserstein_to_normal,
+    )
+
+    directions = random_directions(codes.shape[1], slices, torch.Generator().manual_seed(seed))
+    return float(sliced_wasserstein_to_normal(torch.as_tensor(codes), directions))
+
+
+def test_the_sliced_penalty_is_near_zero_for_normal_codes_and_grows_off_them():
+    rng = np.random.default_rng(0)
+    normal = rng.standard_normal((2000, 4))
+    at_rest = sliced_distance(normal, 256, seed=1)
+    # Sorted N(0, 1) samples against N(0, 1)'s quantiles: O(log B / B) off zero.
+    assert at_rest < 0.01
+    # Doubled codes: each projection is N(0, 4), at squared distance (2 − 1)² = 1 from N(0, 1).
+    assert sliced_distance(2 * normal, 256, seed=1) == pytest.approx(1.0 + at_rest, abs=0.05)
+    # Shifted by μ = (1, 0, 0, 0): the squared shift of a projection on a random unit
+    # vector is 1/4 on average over the sphere of R^4 (256 directions: SE ≈ 0.015).
+    shifted = sliced_distance(normal + np.array([1.0, 0, 0, 0]), 256, seed=1)
+    assert shifted - at_rest == pytest.approx(0.25, abs=0.06)
+
+
+def test_the_prior_penalty_pulls_linear_codes_towards_a_standard_normal(tmp_path):
+    images = blob_images(300, 8, seed=2)
+    common = {"code_dim": 2, "code_activation": "linear", **TINY}
+    free = fit_compressor(images, "autoencoder", **common)
+    pulled = fit_compressor(images, "autoencoder", prior_weight=1.0, **common)
+    rows = images.reshape(300, -1)
+    codes = pulled.encode(rows)
+    # The penalty brings the held-out codes closer to N(0, I) than free training does, and
+    # close to it: unit spread (a tanh code could not exceed 1).
+    assert pulled.config["prior_distance"] < free.config["prior_distance"] / 2
+    assert pulled.config["prior_distance"] < 0.1
+    assert np.all(np.abs(codes.std(axis=0) - 1) < 0.3)
+    assert np.all(np.abs(codes.mean(axis=0)) < 0.3)
+    assert pulled.unexplained < 0.2  # it still reconstructs
+    # The option survives a save and load: same codes, same settings.
+    pulled.save(tmp_path / "pulled.npz")
+    loaded = FittedCompressor.load(tmp_path / "pulled.npz")
+    np.testing.assert_array_equal(loaded.encode(rows), codes)
+    assert (loaded.config["code_activation"], loaded.config["prior_weight"]) == ("linear", 1.0)
+
+
 @pytest.mark.parametrize("kind", ["pca", "autoencoder"])
 def test_a_saved_compressor_gives_the_same_codes_when_reloaded(kind, tmp_path):
     images = blob_images(200, 8, seed=1)
@@ -211,3 +259,7 @@ def test_bad_parameters_are_refused_when_built():
         compression.CompressionEstimator(inner="compression")
     with pytest.raises(ValueError, match="decoder must be one of"):
         compression.CompressionEstimator(decoder="deconv")
+    with pytest.raises(ValueError, match="code_activation must be one of"):
+        compression.CompressionEstimator(code_activation="relu")
+    with pytest.raises(ValueError, match="code_activation='linear'"):
+        compression.CompressionEstimator(prior_weight=1.0)

@@ -116,6 +116,8 @@ from mi_toolkit.result import EstimateWarning
 COMPRESSORS = ("pca", "autoencoder")
 #: The autoencoder's decoders of images (vectors always get the MLP).
 DECODERS = ("conv", "mlp")
+#: The autoencoder's code layers: bounded by tanh, or linear (for ``prior_weight``).
+CODE_ACTIVATIONS = ("tanh", "linear")
 #: How many fitted compressors the cache keeps.
 CACHE_SIZE = 8
 #: The inner estimator by default: weighted, whitened Kozachenko–Leonenko (Butakov et al.'s
@@ -213,6 +215,7 @@ class FittedCompressor:
             "hidden": self.config["hidden"],
             "channels": self.config["channels"],
             "decoder": self.config.get("decoder", "mlp"),
+            "code_activation": self.config.get("code_activation", "tanh"),
         }
 
     def _weights(self) -> dict[str, np.ndarray]:
@@ -336,7 +339,14 @@ class CompressionEstimator(Estimator):
     learning_rate : float
         Adam's learning rate.
     input_noise, code_noise : float
-        Standard deviation of the noise on the (scaled) input and on the tanh code.
+        Standard deviation of the noise on the (scaled) input and on the code.
+    code_activation : {"tanh", "linear"}
+        The autoencoder's code layer: tanh (codes in (−1, 1)) or linear (unbounded).
+    prior_weight : float
+        Weight of a penalty pulling the autoencoder's codes towards N(0, I): the squared
+        sliced 2-Wasserstein distance between each batch's codes and N(0, I) (a
+        Wasserstein-autoencoder regulariser); 0 turns it off. Needs
+        ``code_activation="linear"``.
     device : str or None
         Where the autoencoder trains and encodes: None or "cpu", "cuda", "cuda:<index>",
         "auto".
@@ -374,6 +384,8 @@ class CompressionEstimator(Estimator):
     learning_rate: float = 3e-3
     input_noise: float = 0.1
     code_noise: float = 0.02
+    code_activation: str = "tanh"
+    prior_weight: float = 0.0
     device: str | None = None
     random_state: int = 0
     progress: bool | None = None
@@ -413,11 +425,18 @@ class CompressionEstimator(Estimator):
         object.__setattr__(
             self, "learning_rate", check_positive(self.learning_rate, "learning_rate")
         )
-        for name in ("input_noise", "code_noise"):
+        for name in ("input_noise", "code_noise", "prior_weight"):
             value = getattr(self, name)
             if value != 0:
                 check_positive(value, name)
         check_choice(self.decoder, "decoder", DECODERS)
+        check_choice(self.code_activation, "code_activation", CODE_ACTIVATIONS)
+        if self.prior_weight > 0 and self.code_activation != "linear":
+            raise ValueError(
+                f"prior_weight={self.prior_weight:g} pulls the codes towards N(0, I), which a "
+                "tanh code bounded in (-1, 1) cannot reach; pass code_activation='linear' "
+                "with it (or prior_weight=0)"
+            )
         check_device(self.device)
         check_seed(self.random_state, "random_state")
         if self.progress is not None and not isinstance(self.progress, bool):
@@ -500,6 +519,8 @@ class CompressionEstimator(Estimator):
             self.learning_rate,
             self.input_noise,
             self.code_noise,
+            self.code_activation,
+            self.prior_weight,
             self.random_state,
         )
 
@@ -698,6 +719,7 @@ def _autoencoder(estimator: CompressionEstimator, dim: int, fit: Variable) -> Fi
         "hidden": estimator.hidden,
         "channels": (8, 16),
         "decoder": estimator.decoder,
+        "code_activation": estimator.code_activation,
     }
     options = {
         "max_epochs": estimator.max_epochs,
@@ -706,6 +728,7 @@ def _autoencoder(estimator: CompressionEstimator, dim: int, fit: Variable) -> Fi
         "patience": estimator.patience,
         "input_noise": estimator.input_noise,
         "code_noise": estimator.code_noise,
+        "prior_weight": estimator.prior_weight,
         "seed": estimator.random_state,
         "device": estimator.device,
         "n_threads": estimator.n_threads,
@@ -731,6 +754,8 @@ def _autoencoder(estimator: CompressionEstimator, dim: int, fit: Variable) -> Fi
             "hidden": estimator.hidden,
             "channels": [8, 16],
             "decoder": estimator.decoder,
+            "code_activation": estimator.code_activation,
+            "prior_weight": estimator.prior_weight,
             **facts,
         },
     )
