@@ -52,6 +52,8 @@ COLUMNS = (
 COMPRESSORS = Path("/tmp/mi-toolkit-compression-bench")
 #: Settings of the autoencoder other than its defaults (``--autoencoder``).
 AUTOENCODER: dict[str, object] = {}
+#: Settings of the estimate on the codes (``--estimator``), e.g. ``shuffle_correction``.
+ESTIMATOR: dict[str, object] = {}
 
 
 def parse_settings(text: str) -> dict[str, object]:
@@ -130,9 +132,10 @@ def estimate(method: str, x: np.ndarray, y: np.ndarray, code_dim: int, width: in
     """The estimate, and the seconds of fitting done earlier to be counted in its cost."""
     if method == "autoencoder":
         (fx, fy), seconds = fitted_autoencoders(x, y, code_dim, key, COMPRESSORS)
-        return estimate_mi(x, y, "compression", compressor=(fx, fy)), seconds
+        return estimate_mi(x, y, "compression", compressor=(fx, fy), **ESTIMATOR), seconds
     if method == "pca":
-        return estimate_mi(x, y, "compression", compressor="pca", code_dim=code_dim), 0.0
+        pca = estimate_mi(x, y, "compression", compressor="pca", code_dim=code_dim, **ESTIMATOR)
+        return pca, 0.0
     if method == "mine":
         return estimate_mi(x, y, "mine", critic=conv_critic(width), progress=False), 0.0
     raise ValueError(f"unknown method {method!r}")
@@ -184,7 +187,14 @@ def run(
                         }
                         writer.writerow(row)
                         file.flush()
-                        print(row, flush=True)
+                        shuffled = result.components.get("I(shuffled)")
+                        # The estimate before the shuffle correction, for the notes.
+                        extra = (
+                            ""
+                            if shuffled is None
+                            else f" before correction: {result.value + shuffled:.4f}"
+                        )
+                        print(row, extra, flush=True)
 
 
 def report(paths: list[Path], markdown: Path, plot: Path) -> None:
@@ -280,6 +290,11 @@ def main() -> None:
         help="autoencoder settings other than the defaults, e.g. "
         "'code_activation=linear,prior_weight=1' (fits are kept per settings)",
     )
+    parser.add_argument(
+        "--estimator",
+        default="",
+        help="settings of the estimate on the codes, e.g. 'shuffle_correction=10'",
+    )
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--markdown", type=Path, default=Path("benchmarks/results/compression.md"))
     parser.add_argument("--plot", type=Path, default=Path("benchmarks/results/compression.png"))
@@ -288,6 +303,7 @@ def main() -> None:
         report(args.csv, args.markdown, args.plot)
         return
     AUTOENCODER.update(parse_settings(args.autoencoder))
+    ESTIMATOR.update(parse_settings(args.estimator))
     args.csv[0].parent.mkdir(parents=True, exist_ok=True)
     run(
         args.methods.split(","),
