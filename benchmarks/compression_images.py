@@ -50,6 +50,25 @@ COLUMNS = (
 )
 #: Where fitted autoencoders are kept between runs.
 COMPRESSORS = Path("/tmp/mi-toolkit-compression-bench")
+#: Settings of the autoencoder other than its defaults (``--autoencoder``).
+AUTOENCODER: dict[str, object] = {}
+#: Settings of the estimate on the codes (``--estimator``), e.g. ``shuffle_correction``.
+ESTIMATOR: dict[str, object] = {}
+
+
+def parse_settings(text: str) -> dict[str, object]:
+    """``"code_activation=linear,prior_weight=1"`` as a dict of numbers and strings."""
+    settings: dict[str, object] = {}
+    for item in filter(None, text.split(",")):
+        name, _, value = item.partition("=")
+        try:
+            settings[name] = int(value)
+        except ValueError:
+            try:
+                settings[name] = float(value)
+            except ValueError:
+                settings[name] = value
+    return settings
 
 
 def conv_critic(width: int):
@@ -85,7 +104,7 @@ def conv_critic(width: int):
 def settings_tag(code_dim: int) -> str:
     """A short hash of every default that shapes an autoencoder fit, so that compressors
     fitted under older defaults are not reused after the defaults change."""
-    settings = Compression(compressor="autoencoder", code_dim=code_dim)
+    settings = Compression(compressor="autoencoder", code_dim=code_dim, **AUTOENCODER)
     key = repr(settings._settings_key("autoencoder", code_dim))
     return hashlib.blake2b(key.encode(), digest_size=4).hexdigest()
 
@@ -99,7 +118,9 @@ def fitted_autoencoders(x: np.ndarray, y: np.ndarray, code_dim: int, key: str, f
         if path.exists():
             compressor = FittedCompressor.load(path)
         else:
-            compressor = fit_compressor(data, "autoencoder", code_dim, progress=False)
+            compressor = fit_compressor(
+                data, "autoencoder", code_dim, progress=False, **AUTOENCODER
+            )
             folder.mkdir(parents=True, exist_ok=True)
             compressor.save(path)
         fitted.append(compressor)
@@ -111,9 +132,10 @@ def estimate(method: str, x: np.ndarray, y: np.ndarray, code_dim: int, width: in
     """The estimate, and the seconds of fitting done earlier to be counted in its cost."""
     if method == "autoencoder":
         (fx, fy), seconds = fitted_autoencoders(x, y, code_dim, key, COMPRESSORS)
-        return estimate_mi(x, y, "compression", compressor=(fx, fy)), seconds
+        return estimate_mi(x, y, "compression", compressor=(fx, fy), **ESTIMATOR), seconds
     if method == "pca":
-        return estimate_mi(x, y, "compression", compressor="pca", code_dim=code_dim), 0.0
+        pca = estimate_mi(x, y, "compression", compressor="pca", code_dim=code_dim, **ESTIMATOR)
+        return pca, 0.0
     if method == "mine":
         return estimate_mi(x, y, "mine", critic=conv_critic(width), progress=False), 0.0
     raise ValueError(f"unknown method {method!r}")
@@ -165,7 +187,14 @@ def run(
                         }
                         writer.writerow(row)
                         file.flush()
-                        print(row, flush=True)
+                        shuffled = result.components.get("I(shuffled)")
+                        # The estimate before the shuffle correction, for the notes.
+                        extra = (
+                            ""
+                            if shuffled is None
+                            else f" before correction: {result.value + shuffled:.4f}"
+                        )
+                        print(row, extra, flush=True)
 
 
 def report(paths: list[Path], markdown: Path, plot: Path) -> None:
@@ -255,6 +284,17 @@ def main() -> None:
     parser.add_argument(
         "--csv", type=Path, nargs="+", default=[Path("benchmarks/results/compression.csv")]
     )
+    parser.add_argument(
+        "--autoencoder",
+        default="",
+        help="autoencoder settings other than the defaults, e.g. "
+        "'code_activation=linear,prior_weight=1' (fits are kept per settings)",
+    )
+    parser.add_argument(
+        "--estimator",
+        default="",
+        help="settings of the estimate on the codes, e.g. 'shuffle_correction=10'",
+    )
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--markdown", type=Path, default=Path("benchmarks/results/compression.md"))
     parser.add_argument("--plot", type=Path, default=Path("benchmarks/results/compression.png"))
@@ -262,6 +302,8 @@ def main() -> None:
     if args.report:
         report(args.csv, args.markdown, args.plot)
         return
+    AUTOENCODER.update(parse_settings(args.autoencoder))
+    ESTIMATOR.update(parse_settings(args.estimator))
     args.csv[0].parent.mkdir(parents=True, exist_ok=True)
     run(
         args.methods.split(","),

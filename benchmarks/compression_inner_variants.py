@@ -19,7 +19,13 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from compression_images import COMPRESSORS, FAMILIES, fitted_autoencoders
+from compression_images import (
+    AUTOENCODER,
+    COMPRESSORS,
+    FAMILIES,
+    fitted_autoencoders,
+    parse_settings,
+)
 
 from mi_toolkit import estimate_mi
 from mi_toolkit._validation import Variable
@@ -47,6 +53,24 @@ def jointly_gaussianized(codes: np.ndarray, rounds: int, seed: int) -> np.ndarra
     return values
 
 
+#: Permutations of y whose mean estimate the shuffle correction subtracts.
+SHUFFLES = 3
+
+
+def shuffle_corrected(x_codes: np.ndarray, y_codes: np.ndarray, inner: object):
+    """The inner estimate minus its mean over y's rows shuffled (a true 0 with the same
+    marginals); it comes to the difference of the joint entropies of the shuffled and the
+    real pairs, since the marginal entropies' terms cancel. Returns (value, standard error)."""
+    real = estimate_mi(x_codes, y_codes, method=inner)
+    rng = np.random.default_rng(12345)
+    nulls = [
+        estimate_mi(x_codes, y_codes[rng.permutation(len(y_codes))], method=inner).value
+        for _ in range(SHUFFLES)
+    ]
+    spread = np.std(nulls, ddof=1) / np.sqrt(SHUFFLES)
+    return real.value - np.mean(nulls), float(np.hypot(real.standard_error or 0.0, spread))
+
+
 def _arctanh(codes: np.ndarray) -> np.ndarray:
     return np.arctanh(np.clip(codes, -_EDGE, _EDGE))
 
@@ -62,6 +86,8 @@ VARIANTS: dict[str, tuple[Callable[[np.ndarray, int], np.ndarray], object]] = {
     "kl-whiten-k3": (lambda c, _: gaussianized(c), KLEstimator(k=3, whiten=True)),
     "ksg": (lambda c, _: gaussianized(c), "ksg"),
     "gcmi": (lambda c, _: c, "gcmi"),
+    "shuffled": (lambda c, _: gaussianized(c), DEFAULT_INNER),
+    "ksg-shuffled": (lambda c, _: gaussianized(c), "ksg"),
 }
 
 
@@ -72,6 +98,14 @@ def codes_of(family: str, truth: float, n: int = 5000, seed: int = 0):
     x, y = x.reshape(n, width, width), y.reshape(n, width, width)
     key = f"{family}-{truth:g}-{seed}-{n}"
     (fx, fy), _ = fitted_autoencoders(x, y, code_dim, key, COMPRESSORS)
+    for side, fitted in (("x", fx), ("y", fy)):
+        facts = fitted.config
+        print(
+            f"# {key} {side}: unexplained {fitted.unexplained:.3f}, prior distance "
+            f"{facts.get('prior_distance', float('nan')):.4f}, epochs "
+            f"{facts['best_epoch']}/{facts['epochs']}, fit {facts['seconds']:.0f} s",
+            flush=True,
+        )
     return fx.encode(x.reshape(n, -1)), fy.encode(y.reshape(n, -1))
 
 
@@ -79,17 +113,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("tasks", nargs="+", help="family:truth, e.g. rectangles32:1")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument(
+        "--autoencoder", default="", help="as in compression_images.py, e.g. 'prior_weight=1'"
+    )
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    AUTOENCODER.update(parse_settings(args.autoencoder))
     for task in args.tasks:
         family, truth = task.split(":")
-        x_codes, y_codes = codes_of(family, float(truth))
+        x_codes, y_codes = codes_of(family, float(truth), seed=args.seed)
         for name in args.variants.split(","):
             transform, inner = VARIANTS[name]
             wall, cpu = time.perf_counter(), time.process_time()
-            result = estimate_mi(transform(x_codes, 0), transform(y_codes, 1), method=inner)
+            pair = transform(x_codes, 0), transform(y_codes, 1)
+            if name.endswith("shuffled"):
+                value, error = shuffle_corrected(*pair, inner)
+            else:
+                result = estimate_mi(*pair, method=inner)
+                value, error = result.value, result.standard_error or 0.0
             print(
-                f"{family}\t{truth}\t{name}\t{result.value:.3f}\t"
-                f"{result.standard_error or 0.0:.3f}\t{time.process_time() - cpu:.1f}\t"
+                f"{family}\t{truth}\t{name}\t{value:.3f}\t"
+                f"{error:.3f}\t{time.process_time() - cpu:.1f}\t"
                 f"{time.perf_counter() - wall:.1f}",
                 flush=True,
             )
