@@ -119,7 +119,16 @@ def test_numba_cache_is_detected(monkeypatch, tmp_path, bits12):
     from mi_toolkit import estimate_mi
 
     modules = {path.stem for path in progress._kernel_modules()}
-    assert modules == {"_grouping", "_kde_kernels", "_shared", "brute", "grid", "sorted1d"}
+    assert modules == {
+        "_grouping",
+        "_kde_kernels",
+        "_shared",
+        "base",
+        "binning",
+        "brute",
+        "grid",
+        "sorted1d",
+    }
     # Run a kernel of each module, so that numba's cache holds them: kde and binning, KSG
     # on 1-D pairs (grid, sorted counts) and on 2+2-D (brute force).
     t = np.random.default_rng(3).normal(size=(200, 2))
