@@ -19,6 +19,7 @@ import math
 import os
 import sys
 import tempfile
+import textwrap
 import warnings
 from pathlib import Path
 from typing import Any
@@ -211,8 +212,8 @@ def draw_plane(plane: InformationPlane) -> Any:
     """I(T;Y) against I(X;T), one line per layer, points coloured by epoch (log scale).
 
     When I(X;T) is not defined for the method, I(T;Y) is drawn against the epoch instead.
-    The figure is sized for a paper (6 × 4.5 in, fonts ≥ 8 pt); layers are told apart by
-    marker, named in the legend.
+    The figure is :func:`~mi_toolkit.plots.plot_information_plane`'s (6 × 4.5 in, fonts
+    ≥ 8 pt, layers told apart by marker), titled with the member and the method.
 
     Parameters
     ----------
@@ -224,56 +225,32 @@ def draw_plane(plane: InformationPlane) -> Any:
     matplotlib.figure.Figure
         The figure.
     """
-    import matplotlib
+    from mi_toolkit.plots import plot_information_plane
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
-
-    markers = "os^Dvp<>h*"
-    with plt.rc_context({"font.size": 9, "legend.fontsize": 8}):
-        figure, axes = plt.subplots(figsize=(6, 4.5))
-        epochs = plane.epochs.astype(float) + 1.0  # log colour scale: epoch 0 -> 1
-        norm = LogNorm(vmin=epochs.min(), vmax=max(epochs.max(), epochs.min() + 1))
-        against_epoch = not np.isfinite(plane.i_xt).any()
-        points = None
-        for column, layer in enumerate(plane.layers):
-            xs = epochs if against_epoch else plane.i_xt[:, column]
-            ys = plane.i_ty[:, column]
-            marker = markers[column % len(markers)]
-            axes.plot(xs, ys, color="0.45", linewidth=0.8, zorder=1)
-            points = axes.scatter(
-                xs,
-                ys,
-                c=epochs,
-                cmap="viridis",
-                norm=norm,
-                s=14,
-                marker=marker,
-                zorder=2,
-                edgecolors="none",
-            )
-            # A neutral proxy so that the legend shows the layer's marker, not a colour.
-            axes.scatter([], [], marker=marker, color="0.3", s=20, label=layer)
-        colorbar = figure.colorbar(points, ax=axes)
-        colorbar.set_label("epoch + 1 (log scale)")
-        axes.legend(title="layer", loc="best", frameon=False)
-        if against_epoch:
-            axes.set_xscale("log")
-            axes.set_xlabel("epoch + 1")
-        else:
-            axes.set_xlabel(f"I(X;T) [{plane.units}]")
-        axes.set_ylabel(f"I(T;Y) [{plane.units}]")
-        title = (
-            "I(T;Y) per epoch (I(X;T) not defined for this method)"
-            if against_epoch
-            else ("information plane")
-        )
-        axes.set_title(
-            f"{title}, member {plane.member}\n{plane.method}: {_format_params(plane.params)}",
-            fontsize=9,
-        )
-        figure.tight_layout()
+    against_epoch = not np.isfinite(plane.i_xt).any()
+    epochs = plane.epochs.astype(float)
+    # Against the epoch, the same trajectories with x = epoch + 1 on a log axis.
+    xs = np.repeat((epochs + 1.0)[:, None], len(plane.layers), axis=1)
+    figure = plot_information_plane(
+        epochs,
+        xs if against_epoch else plane.i_xt,
+        plane.i_ty,
+        layers=plane.layers,
+        units=plane.units,
+    )
+    axes = figure.axes[0]
+    if against_epoch:
+        axes.set_xscale("log")
+        axes.set_xlabel("epoch + 1")
+    title = (
+        "I(T;Y) per epoch (I(X;T) not defined for this method)"
+        if against_epoch
+        else "information plane"
+    )
+    # Wrapped: a method with many parameters (ksg) would run off the figure.
+    method = textwrap.fill(f"{plane.method}: {_format_params(plane.params)}", width=72)
+    axes.set_title(f"{title}, member {plane.member}\n{method}", fontsize=9)
+    figure.tight_layout()
     return figure
 
 

@@ -211,7 +211,7 @@ def plot_information_plane(
     points = None
     for column, name in enumerate(names):
         marker = _LAYER_MARKERS[column % len(_LAYER_MARKERS)]
-        axes.plot(xs[:, column], ys[:, column], color="0.6", linewidth=0.7, zorder=1)
+        axes.plot(xs[:, column], ys[:, column], color="0.45", linewidth=0.8, zorder=1)
         points = axes.scatter(
             xs[:, column],
             ys[:, column],
