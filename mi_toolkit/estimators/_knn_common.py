@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mi_toolkit._grouping import group_rows
-from mi_toolkit._validation import check_choice, check_positive_int
+from mi_toolkit._validation import Variable, check_choice, check_positive_int
 from mi_toolkit.estimators._device import check_device
 from mi_toolkit.estimators._knn_kernels.dispatch import ALGORITHMS
 from mi_toolkit.estimators.base import UndefinedEstimate
@@ -182,6 +182,15 @@ def prepare_block(values: np.ndarray, transform: str) -> PreparedBlock:
     return PreparedBlock(
         rescaled, block.shape[1] * exponent * math.log(2.0), kept, np.flatnonzero(constant)
     )
+
+
+def copula_block(variable: Variable) -> PreparedBlock:
+    """:func:`prepare_block` of a variable's values with ``"copula"``, once per variable.
+
+    gcmi and auto's admission checks both read a side's normal scores (ranks of every
+    column); kept on the variable, they are computed once.
+    """
+    return variable.derived("copula block", lambda: prepare_block(variable.values, "copula"))
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

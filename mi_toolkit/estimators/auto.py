@@ -73,7 +73,7 @@ import numpy as np
 
 from mi_toolkit._registry import register
 from mi_toolkit._validation import Variable, check_seed
-from mi_toolkit.estimators._knn_common import prepare_block
+from mi_toolkit.estimators._knn_common import copula_block
 from mi_toolkit.estimators.base import Estimate, Estimator, UndefinedEstimate
 from mi_toolkit.estimators.binning import BinningEstimator
 from mi_toolkit.estimators.cca import hash_halves
@@ -199,14 +199,6 @@ def _bias_corrected(estimator: Estimator) -> Measure:
     return measure
 
 
-def _copula_scores(variable: Variable) -> np.ndarray:
-    """A side's normal scores (constant columns dropped), once per variable: both
-    admission checks read them."""
-    return variable.derived(
-        "copula scores", lambda: prepare_block(variable.values, "copula").values
-    )
-
-
 def copula_negentropy(variable: Variable) -> tuple[float, float]:
     """J = H_Gauss − H of one side's normal scores (kNN entropy), and its standard error.
 
@@ -216,7 +208,7 @@ def copula_negentropy(variable: Variable) -> tuple[float, float]:
     are not jointly Gaussian (a mixture, say), J_x > 0 and gcmi may exceed the MI by up to
     J_x + J_y. The kNN entropy is biased by a few hundredths of a nat in 5 dimensions.
     """
-    scores = _copula_scores(variable)
+    scores = copula_block(variable).values
     if scores.shape[1] < 2:
         return 0.0, 0.0
     covariance = np.cov(scores.T)
@@ -227,7 +219,7 @@ def copula_negentropy(variable: Variable) -> tuple[float, float]:
 
 def score_condition(variable: Variable) -> float:
     """Smallest over largest eigenvalue of the correlation of a side's normal scores."""
-    scores = _copula_scores(variable)
+    scores = copula_block(variable).values
     if scores.shape[1] < 2:
         return 1.0
     eigenvalues = np.linalg.eigvalsh(np.corrcoef(scores.T))

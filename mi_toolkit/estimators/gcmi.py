@@ -57,7 +57,7 @@ from scipy.special import digamma
 
 from mi_toolkit._registry import register
 from mi_toolkit._validation import Variable, check_positive
-from mi_toolkit.estimators._knn_common import prepare_block, record_dropped
+from mi_toolkit.estimators._knn_common import copula_block, record_dropped
 from mi_toolkit.estimators.base import Estimate, Estimator
 from mi_toolkit.estimators.gaussian import GaussianEstimator
 
@@ -115,7 +115,7 @@ class GaussianCopulaEstimator(Estimator):
 
     def _scores(self, variable: Variable, info: dict) -> Variable:
         """The variable's normal scores, constant columns dropped (listed in ``info``)."""
-        block = prepare_block(variable.values, "copula")
+        block = copula_block(variable)
         record_dropped(info, variable.name, block)
         return Variable(variable.name, block.values, False)
 
