@@ -199,9 +199,8 @@ def _check_critic(critic: Any) -> None:
     # Duck typing keeps torch out of the import of this module.
     if not (callable(critic) and hasattr(critic, "parameters") and hasattr(critic, "state_dict")):
         raise TypeError(
-            f"critic must be 'joint', 'separable', 'auto' or a torch.nn.Module called as "
-            f"critic(x, y); "
-            f"got {type(critic).__name__}"
+            "critic must be 'joint', 'separable', 'auto' or a torch.nn.Module called as "
+            f"critic(x, y); got {type(critic).__name__}"
         )
 
 
