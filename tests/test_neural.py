@@ -334,3 +334,78 @@ def test_held_out_negatives_is_checked():
     x, y, _ = gaussian_pairs(1, 500, seed=1)
     with pytest.raises(ValueError, match="held_out_negatives"):
         estimate_mi(x, y, "infonce", held_out_negatives=1)
+
+
+def test_sampled_negative_bound_equals_a_direct_computation():
+    from mi_toolkit.estimators import _neural_training as training
+
+    torch.manual_seed(0)
+    model = training._build_critic(InfoNCE(critic="joint"), 2, 1)
+    with torch.no_grad():
+        for parameter in model.parameters():  # away from the constant step-0 critic
+            parameter.normal_(0.0, 0.5)
+    x, y, _ = gaussian_pairs(1, 7, seed=3)
+    xt = torch.as_tensor(np.hstack((x, y**2)), dtype=torch.float32)
+    yt = torch.as_tensor(y, dtype=torch.float32)
+    columns = training.sampled_columns(7, 3, torch.Generator().manual_seed(1))
+    for i, row in enumerate(columns.tolist()):  # itself first, then 3 distinct others
+        assert row[0] == i and len(set(row)) == 4
+    positive, scores = training._batch_scores(model, xt, yt, True, columns)
+    _, value = training._Objective("infonce", None).loss_and_value(positive, scores)
+    with torch.no_grad():
+        # Each pair through forward, one at a time: not the chosen_pairs path under test.
+        terms = [
+            float(model(xt[i : i + 1], yt[i : i + 1]))
+            - math.log(np.mean([math.exp(float(model(xt[i : i + 1], yt[j : j + 1]))) for j in row]))
+            for i, row in enumerate(columns.tolist())
+        ]
+    assert value == pytest.approx(np.mean(terms), rel=1e-5)
+    assert value <= math.log(4)  # the ceiling: log of the 1 + 3 pairs scored together
+
+
+def test_auto_critic_keeps_the_higher_validation_bound_and_reports_its_test_value():
+    x, y, _ = gaussian_pairs(1, 800, seed=11, rho=rho_for(1.0, 1))
+    y = y + 0.5 * x**2  # a non-linear link, which the two critics fit differently
+    options = {"random_state": 2, "max_steps": 200, "batch_size": 64}
+    auto = estimate_mi(x, y, "infonce", critic="auto", **options)
+    choice = auto.details["critic_choice"]
+    chosen, other = sorted(choice["validation"], key=choice["validation"].get, reverse=True)
+    assert choice["validation"][chosen] > choice["validation"][other] + 0.01  # it matters
+    assert choice["chosen"] == auto.details["critic"] == chosen
+    # Each critic is trained as it would be alone; the reported value is the chosen one's
+    # bound on the test part, not its validation bound.
+    alone = estimate_mi(x, y, "infonce", critic=chosen, **options)
+    assert max(alone.details["curve"]["validation"]) == choice["validation"][chosen]
+    assert (auto.value, auto.standard_error) == (alone.value, alone.standard_error)
+    assert auto.value != pytest.approx(choice["validation"][chosen], abs=1e-6)
+
+
+def test_auto_critic_gives_near_zero_on_independence():
+    # A small validation part (30 samples) gives both critics noisy validation maxima above
+    # 0, and the choice takes the larger; the test part it reports saw neither, so over
+    # seeds its mean stays within its standard error of 0.
+    values, errors = [], []
+    for seed in range(3):
+        x, y, _ = gaussian_pairs(2, 1000, seed=20 + seed, rho=0.0)
+        result = estimate_mi(
+            x,
+            y,
+            "infonce",
+            critic="auto",
+            random_state=seed,
+            max_steps=200,
+            batch_size=64,
+            validation_fraction=0.03,
+            eval_every=10,
+        )
+        assert max(result.details["critic_choice"]["validation"].values()) > 0.0
+        values.append(result.value)
+        errors.append(result.standard_error)
+    error_of_mean = math.sqrt(np.sum(np.square(errors))) / len(values)
+    assert abs(np.mean(values)) <= Z * error_of_mean
+
+
+def test_joint_negatives_is_checked():
+    x, y, _ = gaussian_pairs(1, 500, seed=1)
+    with pytest.raises(ValueError, match="joint_negatives"):
+        estimate_mi(x, y, "infonce", critic="joint", joint_negatives=0)

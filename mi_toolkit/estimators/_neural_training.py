@@ -8,6 +8,7 @@ described in :mod:`mi_toolkit.estimators.neural`.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import math
 import sys
@@ -24,7 +25,7 @@ from torch import nn
 from mi_toolkit.estimators._device import resolve_backend
 from mi_toolkit.estimators._knn_common import copula_normal_scores
 from mi_toolkit.estimators.base import Estimate, canonical_order
-from mi_toolkit.estimators.neural import INFONCE_CEILING_MARGIN, NeuralEstimator
+from mi_toolkit.estimators.neural import AUTO_CRITICS, INFONCE_CEILING_MARGIN, NeuralEstimator
 from mi_toolkit.result import EstimateWarning
 
 # MINE's moving average of the partition term E_q[e^f] (Belghazi et al. use 0.01).
@@ -82,6 +83,10 @@ class JointCritic(nn.Module):
         """Scores f(x_i, y_j) as an (m, k) matrix for m rows of x and k of y."""
         return self.body(self.x_in(x)[:, None, :] + self.y_in(y)[None, :, :]).squeeze(-1)
 
+    def chosen_pairs(self, x: torch.Tensor, y: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """Scores f(x_i, y_{columns[i, k]}) as an (m, k) matrix: m·k evaluations, not m²."""
+        return self.body(self.x_in(x)[:, None, :] + self.y_in(y)[columns]).squeeze(-1)
+
 
 class SeparableCritic(nn.Module):
     """g(x)ᵀh(y) with two MLPs."""
@@ -101,6 +106,10 @@ class SeparableCritic(nn.Module):
     def all_pairs(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Scores f(x_i, y_j) as an (m, k) matrix for m rows of x and k of y."""
         return self.g(x) @ self.h(y).T
+
+    def chosen_pairs(self, x: torch.Tensor, y: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """Scores f(x_i, y_{columns[i, k]}) as an (m, k) matrix."""
+        return (self.g(x)[:, None, :] * self.h(y)[columns]).sum(-1)
 
 
 class UserCritic(nn.Module):
@@ -136,6 +145,11 @@ class UserCritic(nn.Module):
         m, k = x.shape[0], y.shape[0]
         return self.forward(x.repeat_interleave(k, dim=0), y.repeat(m, 1)).reshape(m, k)
 
+    def chosen_pairs(self, x: torch.Tensor, y: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """Scores f(x_i, y_{columns[i, k]}) as an (m, k) matrix, one call on all m·k pairs."""
+        m, k = columns.shape
+        return self.forward(x.repeat_interleave(k, dim=0), y[columns.reshape(-1)]).reshape(m, k)
+
 
 def _check_user_critic(wrapper: UserCritic, x: torch.Tensor, y: torch.Tensor) -> None:
     """Refuse, before training, a critic that does not return one finite score per row."""
@@ -167,7 +181,7 @@ def _build_critic(
     estimator: NeuralEstimator, dx: int, dy: int, shapes: tuple[Any, Any] = (None, None)
 ) -> nn.Module:
     if estimator.critic == "joint":
-        return JointCritic(dx, dy, estimator.hidden_sizes, estimator.dropout)
+        return JointCritic(dx, dy, estimator.joint_sizes(), estimator.dropout)
     if estimator.critic == "separable":
         return SeparableCritic(
             dx, dy, estimator.hidden_sizes, estimator.embedding_dim, estimator.dropout
@@ -187,10 +201,30 @@ def _off_diagonal(scores: torch.Tensor) -> torch.Tensor:
     return scores.masked_select(~torch.eye(m, dtype=torch.bool, device=scores.device))
 
 
+def sampled_columns(batch: int, negatives: int, generator: torch.Generator) -> torch.Tensor:
+    """A (batch, 1 + negatives) index matrix: row i is i itself, then ``negatives`` distinct
+    other rows of the batch, i + o (mod batch) for a random subset o of 1 … batch − 1.
+
+    The offsets are shared by the rows, so each row's negatives are a uniform random
+    subset of the others at the cost of one permutation of the batch per step.
+    """
+    offsets = torch.randperm(batch - 1, generator=generator)[:negatives] + 1
+    offsets = torch.cat((torch.zeros(1, dtype=torch.long), offsets))
+    return (torch.arange(batch)[:, None] + offsets[None, :]) % batch
+
+
 def _batch_scores(
-    critic: nn.Module, x: torch.Tensor, y: torch.Tensor, all_pairs: bool
+    critic: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    all_pairs: bool,
+    columns: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Positive scores f(x_i, y_i) and negatives: all other pairs, or y shifted by one."""
+    """Positive scores f(x_i, y_i) and negatives: the pairs of ``columns`` (column 0 the
+    positive), all other pairs, or y shifted by one."""
+    if columns is not None:
+        scores = critic.chosen_pairs(x, y, columns.to(x.device))
+        return scores[:, 0], scores
     if all_pairs:
         scores = critic.all_pairs(x, y)
         return scores.diagonal(), scores
@@ -208,10 +242,11 @@ class _Objective:
     def loss_and_value(
         self, positive: torch.Tensor, negative: torch.Tensor
     ) -> tuple[torch.Tensor, float]:
-        """``negative`` is an (m, m) score matrix (diagonal = positives) or an (m,) vector."""
+        """``negative`` is an (m, m) score matrix (diagonal = positives) or an (m,) vector;
+        for InfoNCE, any (m, k) matrix whose rows hold the positive among k scores."""
         if self.kind == "infonce":
-            m = negative.shape[0]
-            bound = (positive - torch.logsumexp(negative, dim=1)).mean() + math.log(m)
+            k = negative.shape[1]
+            bound = (positive - torch.logsumexp(negative, dim=1)).mean() + math.log(k)
             return -bound, float(bound.detach())
         if negative.ndim == 2:
             negative = _off_diagonal(negative)
@@ -381,6 +416,16 @@ def _optimiser(estimator: NeuralEstimator, critic: nn.Module) -> torch.optim.Opt
     return torch.optim.Adam(critic.parameters(), lr=estimator.learning_rate)
 
 
+def _training_negatives(estimator: NeuralEstimator, critic: nn.Module, batch: int) -> int | None:
+    """Negatives per positive sampled each step for InfoNCE's joint critic; None: all."""
+    negatives = getattr(estimator, "joint_negatives", None)
+    if estimator.objective != "infonce" or not isinstance(critic, JointCritic):
+        return None
+    if negatives is None or negatives >= batch - 1:
+        return None
+    return negatives
+
+
 def _train(
     estimator: NeuralEstimator,
     critic: nn.Module,
@@ -391,6 +436,7 @@ def _train(
     kind = estimator.objective
     objective = _Objective(kind, estimator.bound_parameter())
     all_pairs = kind == "infonce" or not isinstance(critic, (JointCritic, UserCritic))
+    negatives = _training_negatives(estimator, critic, batch)
     optimiser = _optimiser(estimator, critic)
     x_train, y_train = parts["train"]
     x_val, y_val = parts["validation"]
@@ -438,7 +484,8 @@ def _train(
             position = 0
         rows = order[position : position + batch]
         position += batch
-        positive, negative = _batch_scores(critic, x_train[rows], y_train[rows], all_pairs)
+        columns = None if negatives is None else sampled_columns(batch, negatives, generator)
+        positive, negative = _batch_scores(critic, x_train[rows], y_train[rows], all_pairs, columns)
         loss, value = objective.loss_and_value(positive, negative)
         if not (torch.isfinite(loss) and math.isfinite(value)):
             run.diverged_at = step
@@ -557,6 +604,47 @@ def _device(estimator: NeuralEstimator) -> torch.device:
     return torch.device("cpu" if resolved is None else resolved)
 
 
+def _critic_name(critic: Any) -> str:
+    return critic if isinstance(critic, str) else "user"
+
+
+def _critics_to_try(estimator: NeuralEstimator) -> tuple[Any, ...]:
+    """The critics to train: both built-in ones for "auto", else the one asked for."""
+    if isinstance(estimator.critic, str) and estimator.critic == "auto":
+        return AUTO_CRITICS
+    return (estimator.critic,)
+
+
+def _fit(
+    estimator: NeuralEstimator,
+    parts: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    batch: int,
+    seed: int,
+    shapes: tuple[Any, Any],
+) -> tuple[nn.Module, _Run]:
+    """Train one critic on the training part, seeded afresh, so a critic trained within
+    "auto" is the one trained on its own."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    x_train, y_train = parts["train"]
+    critic = _build_critic(estimator, x_train.shape[1], y_train.shape[1], shapes)
+    critic = critic.to(x_train.device)
+    if isinstance(critic, UserCritic):
+        _check_user_critic(critic, x_train, y_train)
+    return critic, _train(estimator, critic, parts, batch, generator)
+
+
+def _choose_critic(fits: dict[str, tuple[nn.Module, _Run]]) -> str:
+    """The critic whose best validation bound is highest, a diverged one only if all are.
+
+    Only the validation part decides, so the test part, which reports the chosen critic's
+    bound, saw neither training nor the choice: no upward bias from taking a maximum.
+    """
+    runs = {name: run for name, (_, run) in fits.items()}
+    healthy = [name for name, run in runs.items() if run.diverged_at is None] or list(runs)
+    return max(healthy, key=lambda name: runs[name].best_value)
+
+
 def estimate_bound(
     estimator: NeuralEstimator,
     x: np.ndarray,
@@ -591,12 +679,14 @@ def estimate_bound(
     batch = min(estimator.batch_size, n_train)
     test_block = estimator.held_out_block(n_test)
     with _torch_threads(estimator.n_threads), torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        generator = torch.Generator().manual_seed(seed)
-        critic = _build_critic(estimator, x.shape[1], y.shape[1], shapes).to(device)
-        if isinstance(critic, UserCritic):
-            _check_user_critic(critic, *parts["train"])
-        run = _train(estimator, critic, parts, batch, generator)
+        fits = {
+            _critic_name(critic): _fit(
+                dataclasses.replace(estimator, critic=critic), parts, batch, seed, shapes
+            )
+            for critic in _critics_to_try(estimator)
+        }
+        chosen = _choose_critic(fits)
+        critic, run = fits[chosen]
         value, error = held_out_bound(
             critic, *parts["test"], estimator.objective, test_block, estimator.bound_parameter()
         )
@@ -617,11 +707,16 @@ def estimate_bound(
         "steps": run.last_step,
         "split": {"train": n_train, "validation": n_validation, "test": n_test},
         "batch_size": batch,
-        "critic": estimator.critic if isinstance(estimator.critic, str) else "user",
+        "critic": chosen,
         "device": str(device),
         "seed": seed,
         "seconds": time.perf_counter() - started,
     }
+    if len(fits) > 1:
+        details["critic_choice"] = {
+            "validation": {name: fit_run.best_value for name, (_, fit_run) in fits.items()},
+            "chosen": chosen,
+        }
     note = _BIAS_NOTES[estimator.objective].format(
         ceiling=math.log(test_block), clip=estimator.bound_parameter() or 0.0
     )

@@ -125,8 +125,22 @@ wrong output shape is an error before training. Against discrete labels, the lab
 one-hot encoded and used as y; both sides discrete is an error.
 
 The joint critic's training batches for ``mine``, ``nwj`` and ``smile`` pair each x_i with
-y_{i+1} as the negative (B pairs, cheap); ``infonce`` and the separable critic use all B²
-pairs.
+y_{i+1} as the negative (B pairs, cheap); the separable critic uses all B² pairs.
+``infonce`` with the joint critic scores each positive against ``joint_negatives`` = K
+other pairs of its batch, a fresh uniform random subset each step (seeded): the training
+bound mean_i [f(x_i, y_i) − log (1/(K+1)) Σ_{j ∈ {i} ∪ S_i} e^{f(x_i, y_j)}], itself an
+InfoNCE bound with K + 1 pairs scored together (ceiling log(K+1)), costs B(K+1) network
+evaluations instead of B². The held-out bound is unchanged by K: every held-out sample is
+scored against the others of its block (``held_out_negatives``, by default the batch), so
+its ceiling stays log 256.
+
+``critic="auto"`` trains both built-in critics on the training part, each exactly as it
+would be trained alone (same split, same seed), keeps the one whose best validation bound
+is higher (a critic whose training diverged only if both did), and reports that critic's
+bound on the test part, which neither training nor the choice saw, so taking the larger
+of the two does not bias the estimate upward (the validation values are maxima, and
+biased up; the test value is not). ``details["critic_choice"]`` holds both validation
+values and the choice; ``details["critic"]`` the critic kept. It costs both trainings.
 """
 
 from __future__ import annotations
@@ -140,7 +154,9 @@ from mi_toolkit._validation import Variable, check_choice, check_positive, check
 from mi_toolkit.estimators._device import check_device
 from mi_toolkit.estimators.base import Estimate, Estimator
 
-CRITICS = ("joint", "separable")
+CRITICS = ("joint", "separable", "auto")
+#: What critic="auto" trains, in this order; the higher validation bound is kept.
+AUTO_CRITICS = ("separable", "joint")
 # Held-out blocks for the bounds other than InfoNCE: 63 negatives per sample are plenty for
 # their partition terms, and all pairs of a joint critic cost block² evaluations.
 _NEGATIVES_BLOCK = 64
@@ -158,6 +174,17 @@ def _check_fraction(value: Any, name: str) -> float:
     return number
 
 
+def _check_sizes(sizes: Any, name: str) -> tuple[int, ...]:
+    if isinstance(sizes, int) or not hasattr(sizes, "__iter__"):
+        raise TypeError(
+            f"{name} must be a sequence of positive integers such as (64, 64); got {sizes!r}"
+        )
+    checked = tuple(check_positive_int(h, f"{name}[i]") for h in sizes)
+    if not checked:
+        raise ValueError(f"{name} must name at least one hidden layer, e.g. (64,)")
+    return checked
+
+
 def _check_seed(seed: Any) -> None:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise TypeError(
@@ -172,8 +199,8 @@ def _check_critic(critic: Any) -> None:
     # Duck typing keeps torch out of the import of this module.
     if not (callable(critic) and hasattr(critic, "parameters") and hasattr(critic, "state_dict")):
         raise TypeError(
-            f"critic must be 'joint', 'separable' or a torch.nn.Module called as critic(x, y); "
-            f"got {type(critic).__name__}"
+            "critic must be 'joint', 'separable', 'auto' or a torch.nn.Module called as "
+            f"critic(x, y); got {type(critic).__name__}"
         )
 
 
@@ -183,9 +210,10 @@ class NeuralEstimator(Estimator):
 
     Parameters
     ----------
-    critic : {"joint", "separable"} or torch.nn.Module
-        An MLP on [x, y], g(x)ᵀh(y), or a module called as ``critic(x, y)`` returning one
-        score per row.
+    critic : {"joint", "separable", "auto"} or torch.nn.Module
+        An MLP on [x, y], g(x)ᵀh(y), both trained and the one with the higher validation
+        bound kept ("auto"), or a module called as ``critic(x, y)`` returning one score per
+        row.
     transform : {"standardize", "copula"}
         The critic's input: standardised columns, or each column's normal scores (ranks
         mapped to standard normal quantiles; the MI is unchanged and heavy tails no
@@ -259,15 +287,7 @@ class NeuralEstimator(Estimator):
                 f"transform must be one of {', '.join(map(repr, TRANSFORMS))}; "
                 f"got {self.transform!r}"
             )
-        if isinstance(self.hidden_sizes, int) or not hasattr(self.hidden_sizes, "__iter__"):
-            raise TypeError(
-                f"hidden_sizes must be a sequence of positive integers such as (64, 64); "
-                f"got {self.hidden_sizes!r}"
-            )
-        sizes = tuple(check_positive_int(h, "hidden_sizes[i]") for h in self.hidden_sizes)
-        if not sizes:
-            raise ValueError("hidden_sizes must name at least one hidden layer, e.g. (64,)")
-        object.__setattr__(self, "hidden_sizes", sizes)
+        object.__setattr__(self, "hidden_sizes", _check_sizes(self.hidden_sizes, "hidden_sizes"))
         for name in ("embedding_dim", "batch_size", "max_steps", "eval_every", "patience"):
             object.__setattr__(self, name, check_positive_int(getattr(self, name), name))
         lr_patience = self.lr_patience
@@ -319,6 +339,10 @@ class NeuralEstimator(Estimator):
         """The objective's own parameter (τ for SMILE), None for the others."""
         return None
 
+    def joint_sizes(self) -> tuple[int, ...]:
+        """Hidden layers of the built-in joint critic."""
+        return self.hidden_sizes
+
     def held_out_block(self, n_held_out: int) -> int:
         """Samples per block of held-out scores, each sample's negatives the rest of it."""
         return min(_NEGATIVES_BLOCK, self.batch_size, n_held_out)
@@ -364,7 +388,7 @@ class NWJEstimator(NeuralEstimator):
 @register
 @dataclass(frozen=True)
 class InfoNCEEstimator(NeuralEstimator):
-    """InfoNCE with the batch as negatives in training; see the module.
+    """InfoNCE, by default with both critics and the higher validation bound kept; see the module.
 
     Parameters
     ----------
@@ -374,27 +398,50 @@ class InfoNCEEstimator(NeuralEstimator):
         as in training. The bound's ceiling is log of this block: a larger one (4096: the
         whole part) lifts it for a large MI, but it did not help on Beyond-Normal and is
         less robust to heavy tails (module docstring).
+    joint_negatives : int or None
+        Negatives per positive in a training batch of the joint critic, a random subset of
+        the batch drawn each step: B(K+1) scores a step instead of B². None: the whole
+        batch. The held-out bound does not depend on it.
+    joint_hidden_sizes : tuple of int or None
+        Hidden layers of the joint critic (each pair scored costs about their widths
+        squared); None: ``hidden_sizes``, which stays the separable critic's.
     """
 
     name = "infonce"
     objective = "infonce"
 
-    # All B² pairs of a batch are InfoNCE's negatives: one matrix product for this critic,
-    # B² network evaluations for the joint one (30 times slower at B = 256).
-    critic: Any = "separable"
+    # Both critics, the higher validation bound kept: on Beyond-Normal (40 tasks x 3 seeds,
+    # benchmarks/results/neural.md) 26/40 within 0.1 nats against the separable critic's
+    # 22/40, mean abs. error 0.113 against 0.131, no failed run against 1, but a median
+    # 7.3 s per estimate against 2.6 s in the same run: critic="separable" is the fast one.
+    critic: Any = "auto"
     # InfoNCE's low-variance bound needs no longer wait for the halved rate to pay off
     # (its Beyond-Normal values moved by < 0.01 nats with 9), and each step costs B² scores.
     patience: int = 6
     held_out_negatives: int | None = None
+    # Measured on 10 near-miss Beyond-Normal tasks (benchmarks/results/neural.md): K = 16 and
+    # (32, 32) came within ±0.02 nats of K = 32 and (64, 64) (0.08 better on sparse-25)
+    # at a third of the time.
+    joint_negatives: int | None = 16
+    joint_hidden_sizes: tuple[int, ...] | None = (32, 32)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.joint_hidden_sizes is not None:
+            sizes = _check_sizes(self.joint_hidden_sizes, "joint_hidden_sizes")
+            object.__setattr__(self, "joint_hidden_sizes", sizes)
+        if self.joint_negatives is not None:
+            negatives = check_positive_int(self.joint_negatives, "joint_negatives")
+            object.__setattr__(self, "joint_negatives", negatives)
         if self.held_out_negatives is None:
             return
         negatives = check_positive_int(self.held_out_negatives, "held_out_negatives")
         if negatives < 2:
             raise ValueError("held_out_negatives must be at least 2: a sample needs a negative")
         object.__setattr__(self, "held_out_negatives", negatives)
+
+    def joint_sizes(self) -> tuple[int, ...]:
+        return self.joint_hidden_sizes or self.hidden_sizes
 
     def held_out_block(self, n_held_out: int) -> int:
         negatives = self.held_out_negatives or self.batch_size
@@ -428,6 +475,7 @@ class SMILEEstimator(NeuralEstimator):
 #: log(B) − this many nats is where InfoNCE counts as at its ceiling (module docstring).
 INFONCE_CEILING_MARGIN = 1.0
 __all__ = [
+    "AUTO_CRITICS",
     "INFONCE_CEILING_MARGIN",
     "InfoNCEEstimator",
     "MINEEstimator",
