@@ -10,7 +10,8 @@ kernel estimators fail, by compressing each side to a few dimensions and estimat
 
 with E_x, E_y compressors fitted on each side alone and ``inner`` any registered method or
 estimator instance applied to the codes through the one estimation path
-(:func:`mi_toolkit.api.mi_of_variables`).
+(:func:`mi_toolkit.api.mi_of_variables`), minus, by default, the mean of the same estimate on
+10 shuffles of y's codes ("Shuffle correction" below).
 
 **Bias.** By the data-processing inequality I(E_x(X); E_y(Y)) ≤ I(X;Y), with equality when
 the compressors are injective on the data's support (the lossless case: data on a
@@ -86,8 +87,9 @@ quantiles. It gives smooth, unbounded codes with unit spread (held-out distance 
 32×32 rectangles), but alone no better estimates: their local dimension stays below 4
 (median 3.7, as for the tanh codes, against 4.2 for a 4-D Gaussian) and weighted whitened KL
 on them is about as biased as on tanh codes (−0.49 at a true 0, 8.87 at 10). With the shuffle
-correction below they gave the closest figures measured: 0.32, 1.26, 2.50, 4.68, 7.38 and
-9.46 at true 0, 1, 2.5, 5, 7.5 and 10 nats (one seed; SE 0.24–0.27;
+correction below they gave 0.32, 1.26, 2.50, 4.68, 7.38 and 9.46 at true 0, 1, 2.5, 5, 7.5
+and 10 nats (seed 0; SE 0.24–0.27), but over three seeds they were no closer than the tanh
+codes (7 of 10 estimates within 0.3 from 0 to 5, against 11 of 12;
 benchmarks/results/compression.md).
 
 **Shuffle correction** (``shuffle_correction=P``, by default 10; 0 turns it off). The inner
@@ -108,11 +110,12 @@ and only part is removed. The standard error adds the shuffles' spread (SD/√P)
 quadrature. It is a bias correction in the spirit of the shuffle corrections of binned
 information (Panzeri et al. 2007), here applied to kNN estimates on codes. Cost: P more
 inner estimates, about 0.7 s CPU each for weighted whitened KL on 5,000 pairs of 4-D codes
-(7.5 s for the ten), against ≈ 9 s per autoencoder fit. Measured with the default
-autoencoder (tanh codes) on 32×32 rectangles, n = 5,000, seeds 0–2, it is within 0.3 nats
-of the truth in 10 of 12 estimates from 0 to 5 nats (seed means −0.04, 1.16, 2.53, 4.71)
-and within 1 nat at 7.5 and 10; without it −0.9, 0.24, 1.7, 4.0
-(benchmarks/results/compression.md). Five shuffles moved the estimates by at most 0.1.
+(7.5 s for the ten), against ≈ 8 s per autoencoder fit. Measured with the default
+autoencoder (tanh codes) on 32×32 rectangles, n = 5,000, seeds 0–2: within 0.3 nats of the
+truth in 11 of 12 estimates from 0 to 5 nats (means over the seeds 0.04, 1.16, 2.51, 4.87;
+without the correction −0.84, 0.24, 1.63, 3.99), 7.03 at 7.5 and 8.92 at 10 (without: 6.17,
+8.04); on 16×16 blobs (seeds 0, 1) −0.02, 2.58 and 9.71 at 0, 2.5 and 10 (without: −0.17,
+2.43, 9.56) (benchmarks/results/compression.md). Five shuffles moved the estimates by at most 0.1.
 
 **Inner estimator.** The default is weighted, whitened KL (``kl`` with ``weighted=True,
 whiten=True``), as Butakov et al. chose. On the autoencoder's codes of 16×16 blobs at a true
@@ -124,7 +127,7 @@ and 6.82 at 10 on the tanh and bent data above).
 autoencoder is cheaper than Butakov et al.'s (strided convolutions in place of convolution
 and pooling, no batch norm, an MLP decoder, at most 30 epochs of mini-batches of 512 at a
 learning rate of 6e-3 with early stopping instead of 2,000 full-batch epochs at 1e-3, the
-squared error): ≈ 9 s CPU per side on 5,000 32×32 images, against ≈ 55 s for the 100 epochs
+squared error): ≈ 8 s CPU per side on 5,000 32×32 images, against ≈ 55 s for the 100 epochs
 of 256 at 3e-3 used before, for the same estimates on rectangles within their standard
 error (0.27 of the variance left unexplained instead of 0.185). Fewer optimiser steps: on
 small data (a few hundred samples, one or two batches per epoch) pass a larger
