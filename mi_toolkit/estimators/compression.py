@@ -676,15 +676,21 @@ class CompressionEstimator(Estimator):
         )
 
     def _shuffled_estimates(self, inner: Estimator, x: Variable, y: Variable) -> np.ndarray:
-        """The inner estimates with y's rows shuffled (seeded by ``random_state``)."""
+        """The inner estimates with y's rows shuffled (seeded by ``random_state``).
+
+        The pairs are first put in a canonical order (sorted by value), so that the same
+        seeded permutations pair the same rows whatever order the samples came in.
+        """
         from mi_toolkit.api import mi_of_variables
 
+        n = y.n_samples
+        pairs = np.column_stack([x.values.reshape(n, -1), y.values.reshape(n, -1)])
+        order = canonical_order(pairs)
+        x, y = x.subset(order), y.subset(order)
         rng = np.random.default_rng(self.random_state)
         return np.array(
             [
-                mi_of_variables(
-                    inner, x, y.subset(rng.permutation(y.n_samples)), emit_warnings=False
-                ).value
+                mi_of_variables(inner, x, y.subset(rng.permutation(n)), emit_warnings=False).value
                 for _ in range(self.shuffle_correction)
             ]
         )
