@@ -89,7 +89,7 @@ quantiles. It gives smooth, unbounded codes with unit spread (held-out distance 
 on them is about as biased as on tanh codes (−0.49 at a true 0, 8.87 at 10). With the shuffle
 correction below they gave 0.32, 1.26, 2.50, 4.68, 7.38 and 9.46 at true 0, 1, 2.5, 5, 7.5
 and 10 nats (seed 0; SE 0.24–0.27), but over three seeds they were no closer than the tanh
-codes (7 of 10 estimates within 0.3 from 0 to 5, against 11 of 12;
+codes (7 of 10 estimates within 0.3 from 0 to 5, against 10 of 12;
 benchmarks/results/compression.md).
 
 **Shuffle correction** (``shuffle_correction=P``, by default 10; 0 turns it off). The inner
@@ -112,10 +112,10 @@ information (Panzeri et al. 2007), here applied to kNN estimates on codes. Cost:
 inner estimates, about 0.7 s CPU each for weighted whitened KL on 5,000 pairs of 4-D codes
 (7.5 s for the ten), against ≈ 8 s per autoencoder fit. Measured with the default
 autoencoder (tanh codes) on 32×32 rectangles, n = 5,000, seeds 0–2: within 0.3 nats of the
-truth in 11 of 12 estimates from 0 to 5 nats (means over the seeds 0.04, 1.16, 2.51, 4.87;
-without the correction −0.84, 0.24, 1.63, 3.99), 7.03 at 7.5 and 8.92 at 10 (without: 6.17,
-8.04); on 16×16 blobs (seeds 0, 1) −0.02, 2.58 and 9.71 at 0, 2.5 and 10 (without: −0.17,
-2.43, 9.56) (benchmarks/results/compression.md). Five shuffles moved the estimates by at most 0.1.
+truth in 10 of 12 estimates from 0 to 5 nats (means over the seeds 0.12, 1.12, 2.56, 4.87;
+without the correction −0.84, 0.24, 1.63, 3.99), 7.05 at 7.5 and 8.94 at 10 (without: 6.17,
+8.04); on 16×16 blobs (seeds 0, 1) −0.00, 2.58 and 9.71 at 0, 2.5 and 10 (without: −0.17,
+2.43, 9.55) (benchmarks/results/compression.md). Five shuffles moved the estimates by at most 0.1.
 
 **Inner estimator.** The default is weighted, whitened KL (``kl`` with ``weighted=True,
 whiten=True``), as Butakov et al. chose. On the autoencoder's codes of 16×16 blobs at a true
