@@ -187,14 +187,33 @@ def run(
                         }
                         writer.writerow(row)
                         file.flush()
-                        shuffled = result.components.get("I(shuffled)")
-                        # The estimate before the shuffle correction, for the notes.
-                        extra = (
-                            ""
-                            if shuffled is None
-                            else f" before correction: {result.value + shuffled:.4f}"
-                        )
-                        print(row, extra, flush=True)
+                        print(row, _facts(result), flush=True)
+
+
+def _facts(result) -> str:
+    """What the notes need besides the row: each side's unexplained variance and epochs
+    (best/run), the estimate before the shuffle correction, and the corrected estimate
+    with only the first half of the shuffles (the same permutations, so it shows what
+    fewer shuffles would have given)."""
+    parts = []
+    for side in ("x", "y"):
+        facts = result.details.get(side, {}) if result.details else {}
+        if "unexplained_variance" in facts:
+            training = facts.get("training", {})
+            parts.append(
+                f"{side}: unexplained {facts['unexplained_variance']:.3f}"
+                + (f", epochs {training['best_epoch']}/{training['epochs']}" if training else "")
+            )
+    shuffled = result.components.get("I(shuffled)")
+    if shuffled is not None:
+        nulls = np.asarray(result.details["shuffled_estimates"])
+        plain = result.value + shuffled
+        half = nulls[: max(2, nulls.size // 2)]
+        parts.append(
+            f"before correction {plain:.4f}, shuffles' mean {shuffled:.4f} SD "
+            f"{nulls.std(ddof=1):.3f}; with the first {half.size}: {plain - half.mean():.4f}"
+        )
+    return "; ".join(parts)
 
 
 def report(paths: list[Path], markdown: Path, plot: Path) -> None:

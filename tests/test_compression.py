@@ -64,7 +64,7 @@ def no_training(monkeypatch):
 def test_pca_of_a_linear_embedding_recovers_the_latent_mi():
     x, y, u, v, truth = embedded_pairs(2000, seed=3)
     inner = KL(whiten=True)
-    result = estimate_mi(x, y, "compression", inner=inner, gaussianize=False)
+    result = estimate_mi(x, y, "compression", inner=inner, gaussianize=False, shuffle_correction=0)
     # Lossless: PCA keeps the 2 latent dimensions of each side and all of their variance.
     for side in ("x", "y"):
         assert result.details[side]["code_dim"] == 2
@@ -160,7 +160,8 @@ def test_the_prior_penalty_pulls_linear_codes_towards_a_standard_normal(tmp_path
 
 def test_the_shuffle_correction_subtracts_the_estimate_on_shuffled_codes():
     x, y, _, _, truth = embedded_pairs(1000, seed=8)
-    plain = estimate_mi(x, y, "compression")
+    plain = estimate_mi(x, y, "compression", shuffle_correction=0)
+    assert "shuffled_estimates" not in plain.details
     fixed = estimate_mi(x, y, "compression", shuffle_correction=4)
     nulls = fixed.details["shuffled_estimates"]
     assert nulls.shape == (4,)
@@ -173,6 +174,13 @@ def test_the_shuffle_correction_subtracts_the_estimate_on_shuffled_codes():
     assert fixed.standard_error >= plain.standard_error
     again = estimate_mi(x, y, "compression", shuffle_correction=4)
     assert again.value == fixed.value  # seeded by random_state
+    # The default corrects with 10 shuffles (the first 4 are those above: same seed).
+    default = estimate_mi(x, y, "compression")
+    assert default.details["shuffled_estimates"].shape == (10,)
+    np.testing.assert_array_equal(default.details["shuffled_estimates"][:4], nulls)
+    assert default.value == pytest.approx(
+        plain.value - default.details["shuffled_estimates"].mean(), abs=1e-12
+    )
 
 
 def test_the_shuffle_correction_removes_the_bias_at_independence_on_curved_codes():
@@ -182,7 +190,7 @@ def test_the_shuffle_correction_removes_the_bias_at_independence_on_curved_codes
     rng = np.random.default_rng(0)
     mixing = rng.normal(0, 1.5, (4, 4))
     x, y = (np.tanh(rng.standard_normal((1000, 4)) @ mixing) for _ in range(2))
-    plain = estimate_mi(x, y, "compression", compressor=None)
+    plain = estimate_mi(x, y, "compression", compressor=None, shuffle_correction=0)
     fixed = estimate_mi(x, y, "compression", compressor=None, shuffle_correction=4)
     assert plain.value < -1.0
     assert abs(fixed.value) < 0.2
