@@ -303,3 +303,14 @@ def test_bad_parameters_are_refused_when_built():
         compression.CompressionEstimator(prior_weight=1.0)
     with pytest.raises(ValueError, match="shuffle_correction must be 0"):
         compression.CompressionEstimator(shuffle_correction=1)
+
+
+def test_small_data_gets_smaller_batches_so_that_a_fit_still_takes_its_steps():
+    from mi_toolkit.estimators._compression_training import _MIN_STEPS, _batch_size
+
+    # 4,000 training rows (n = 5,000): the batch size as given, 8 steps an epoch.
+    assert _batch_size(512, 4000, 30) == 512
+    # 240 rows: batches of 36, 7 steps an epoch, 210 in 30 epochs instead of 30.
+    assert _batch_size(512, 240, 30) == 36
+    assert math.ceil(240 / 36) * 30 >= _MIN_STEPS
+    assert _batch_size(512, 3, 1) == 1
