@@ -177,3 +177,12 @@ def test_joint_bins_counted_in_a_table_or_hashed_agree_with_by_hand(rng, n_featu
     result = estimate_mi(x, t, method="binning")
     assert result.value == pytest.approx(plugin_mi_by_hand(*bins), abs=1e-12)
     assert result.details["occupied_bins_joint"] == len(np.unique(np.hstack(bins), axis=0))
+
+
+def test_a_label_outside_its_groups_is_refused_not_counted_out_of_bounds():
+    from mi_toolkit._grouping import log_group_probabilities, pair_log_probabilities
+
+    with pytest.raises(ValueError, match=r"outside 0 \.\. n_groups - 1"):
+        log_group_probabilities(np.array([0, 2]), 2)
+    with pytest.raises(ValueError, match=r"outside 0 \.\. n_groups - 1"):
+        pair_log_probabilities(np.array([0, 1]), 2, np.array([0, 3]), 2)
