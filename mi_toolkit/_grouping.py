@@ -120,24 +120,12 @@ def pair_log_probabilities(
 def _pair_log_probabilities(
     a: np.ndarray, b: np.ndarray, a_groups: int, b_groups: int
 ) -> tuple[np.ndarray, int]:
-    n = a.shape[0]
-    counts = np.zeros(a_groups * b_groups, dtype=np.int64)
-    for i in range(n):
+    cells = np.empty(a.shape[0], dtype=np.int64)
+    for i in range(a.shape[0]):
         if a[i] < 0 or a[i] >= a_groups or b[i] < 0 or b[i] >= b_groups:
             raise ValueError("a group label lies outside 0 .. n_groups - 1")
-        counts[a[i] * b_groups + b[i]] += 1
-    # One log per occupied cell, then a gather: logs cost more than the counting.
-    log_n = np.log(n)
-    log_p = np.empty(counts.shape[0])
-    occupied = 0
-    for cell in range(counts.shape[0]):
-        if counts[cell] > 0:
-            occupied += 1
-            log_p[cell] = np.log(counts[cell]) - log_n
-    out = np.empty(n)
-    for i in range(n):
-        out[i] = log_p[a[i] * b_groups + b[i]]
-    return out, occupied
+        cells[i] = a[i] * b_groups + b[i]
+    return _log_frequencies(cells, a_groups * b_groups)
 
 
 def log_group_probabilities(labels: np.ndarray, n_groups: int) -> np.ndarray:
@@ -149,18 +137,30 @@ def log_group_probabilities(labels: np.ndarray, n_groups: int) -> np.ndarray:
 def _log_group_probabilities(labels: np.ndarray, n_groups: int) -> np.ndarray:
     # One kernel instead of numpy's bincount, log and gather: a sixth of the time, which
     # counts when the information plane does this for thousands of layers.
-    n = labels.shape[0]
-    counts = np.zeros(n_groups, dtype=np.int64)
     for label in labels:
         if label < 0 or label >= n_groups:
             raise ValueError("a group label lies outside 0 .. n_groups - 1")
-        counts[label] += 1
+    return _log_frequencies(labels, n_groups)[0]
+
+
+@njit(cache=True)
+def _log_frequencies(cells: np.ndarray, n_cells: int) -> tuple[np.ndarray, int]:
+    """Per-sample log p̂ of its cell (labels known to lie in 0 .. n_cells - 1), and how many
+    cells are occupied."""
+    n = cells.shape[0]
+    counts = np.zeros(n_cells, dtype=np.int64)
+    for cell in cells:
+        counts[cell] += 1
+    # One log per occupied cell, then a gather: cells are far fewer than samples, and logs
+    # cost more than the counting.
     log_n = np.log(n)
-    # One log per group, then a gather: groups are far fewer than samples.
-    log_p = np.empty(n_groups)
-    for group in range(n_groups):
-        log_p[group] = np.log(counts[group]) - log_n if counts[group] > 0 else -np.inf
+    log_p = np.full(n_cells, -np.inf)
+    occupied = 0
+    for cell in range(n_cells):
+        if counts[cell] > 0:
+            occupied += 1
+            log_p[cell] = np.log(counts[cell]) - log_n
     out = np.empty(n)
     for i in range(n):
-        out[i] = log_p[labels[i]]
-    return out
+        out[i] = log_p[cells[i]]
+    return out, occupied

@@ -230,10 +230,14 @@ def draw_plane(plane: InformationPlane) -> Any:
     against_epoch = not np.isfinite(plane.i_xt).any()
     epochs = plane.epochs.astype(float)
     # Against the epoch, the same trajectories with x = epoch + 1 on a log axis.
-    xs = np.repeat((epochs + 1.0)[:, None], len(plane.layers), axis=1)
+    xs = (
+        np.repeat((epochs + 1.0)[:, None], len(plane.layers), axis=1)
+        if against_epoch
+        else plane.i_xt
+    )
     figure = plot_information_plane(
         epochs,
-        xs if against_epoch else plane.i_xt,
+        xs,
         plane.i_ty,
         layers=plane.layers,
         units=plane.units,
