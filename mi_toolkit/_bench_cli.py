@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from mi_toolkit._parallel import usable_cores
 
 DEFAULT_METHODS = "ksg,kl,gaussian"
 DEFAULT_OUTPUT = "bench-accuracy"
@@ -67,13 +68,6 @@ def _add_speed_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(bench_run=speed.run)
 
 
-def _usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _add_accuracy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(bench_run=_run_accuracy)
     parser.add_argument(
@@ -97,7 +91,7 @@ def _add_accuracy_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=_usable_cores(),
+        default=usable_cores(),
         help="worker processes, one numba thread each (1: run in this process); the default "
         "is the number of cores this process may use",
     )

@@ -26,6 +26,24 @@ SINGLE_THREAD_ENVIRONMENT = {
 }
 
 
+def usable_cores() -> int:
+    """The cores the operating system lets this process run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def thread_budget() -> int:
+    """Threads this process should use for work side by side: its usable cores, capped by
+    ``OMP_NUM_THREADS`` where that is set (1 in the runners' worker processes, and in a
+    Dask nanny's workers, so that a process per core does not oversubscribe them)."""
+    cores = usable_cores()
+    with contextlib.suppress(KeyError, ValueError):
+        cores = min(cores, max(1, int(os.environ["OMP_NUM_THREADS"])))
+    return cores
+
+
 def check_jobs(jobs: Any) -> int:
     """``jobs`` if it is a positive int, else a ``ValueError`` naming ``--jobs``."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:

@@ -173,3 +173,19 @@ def test_a_curve_in_many_columns_is_compressed_not_read_by_the_gaussian_forms():
     assert result.details["chosen"] == ["compression"]
     assert result.details["code_dims"] == [1, 1]
     assert result.value < truth + Z * result.standard_error
+
+
+def test_an_image_code_is_as_wide_as_its_codes_manifold_not_as_the_pixels_read():
+    # Anti-aliased rectangles are a 4-parameter family whose pixels are piecewise linear in
+    # the parameters: TwoNN on the pixels reads 5-6, on the codes of an autoencoder about
+    # 3.5 (a bounded 4-D set read low), which rounds up to the 4 parameters.
+    from mi_toolkit._validation import as_variable
+    from mi_toolkit.estimators.auto import _code_width
+    from mi_toolkit.estimators.compression import CompressionEstimator
+
+    x, _ = get_task("images-rectangles32-mi5").sample(2000, seed=0)
+    variable = as_variable(x, "x", False)
+    probe = CompressionEstimator(compressor="autoencoder", code_dim=1, random_state=0)
+    width = _code_width(probe, variable, seed=0)
+    assert width["first"] >= 5
+    assert width["chosen"] == 4

@@ -380,6 +380,27 @@ def test_auto_critic_keeps_the_higher_validation_bound_and_reports_its_test_valu
     assert auto.value != pytest.approx(choice["validation"][chosen], abs=1e-6)
 
 
+def test_critics_side_by_side_give_the_numbers_of_one_after_the_other():
+    # Each critic has its own weights, optimiser and generator: threads change the time only.
+    x, y, _ = gaussian_pairs(2, 800, seed=12, rho=rho_for(0.5, 2))
+    options = {"random_state": 3, "max_steps": 150, "batch_size": 64, "eval_every": 25}
+    together = estimate_mi(x, y, "infonce", critic="auto", n_threads=2, **options)
+    in_turn = estimate_mi(x, y, "infonce", critic="auto", n_threads=1, **options)
+    assert together.details["critics_side_by_side"] == 2
+    assert in_turn.details["critics_side_by_side"] == 1
+    assert (together.value, together.standard_error) == (in_turn.value, in_turn.standard_error)
+    assert together.details["critic_choice"] == in_turn.details["critic_choice"]
+    assert together.details["curve"] == in_turn.details["curve"]
+
+
+def test_critics_train_one_after_the_other_where_one_thread_is_allowed(monkeypatch):
+    # OMP_NUM_THREADS=1 is what the benchmark's worker processes get (a process per core).
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    x, y, _ = gaussian_pairs(1, 400, seed=13, rho=0.5)
+    result = estimate_mi(x, y, "infonce", critic="auto", max_steps=20, batch_size=32)
+    assert result.details["critics_side_by_side"] == 1
+
+
 def test_auto_critic_gives_near_zero_on_independence():
     # A small validation part (30 samples) gives both critics noisy validation maxima above
     # 0, and the choice takes the larger; the test part it reports saw neither, so over

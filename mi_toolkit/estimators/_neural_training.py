@@ -12,8 +12,10 @@ import dataclasses
 import itertools
 import math
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mi_toolkit._parallel import thread_budget
 from mi_toolkit.estimators._device import resolve_backend
 from mi_toolkit.estimators._knn_common import copula_normal_scores
 from mi_toolkit.estimators.base import Estimate, canonical_order
@@ -397,18 +400,37 @@ class _Run:
     last_step: int = 0
 
 
-def _progress_bar(estimator: NeuralEstimator) -> Any:
-    show = estimator.progress
-    if show is False or (show is None and not sys.stderr.isatty()):
-        return None
-    from tqdm.auto import tqdm
+class _Progress:
+    """One bar for every critic of an estimate, advanced from their training threads."""
 
-    delay = _PROGRESS_DELAY_S if show is None else 0.0
-    return tqdm(total=estimator.max_steps, desc=f"training {estimator.name}", delay=delay)
+    def __init__(self, estimator: NeuralEstimator, n_critics: int) -> None:
+        self._lock = threading.Lock()
+        self._bar = None
+        show = estimator.progress
+        if show is False or (show is None and not sys.stderr.isatty()):
+            return
+        from tqdm.auto import tqdm
+
+        delay = _PROGRESS_DELAY_S if show is None else 0.0
+        label = f"training {estimator.name}" + (f" ({n_critics} critics)" if n_critics > 1 else "")
+        self._bar = tqdm(total=estimator.max_steps * n_critics, desc=label, delay=delay)
+
+    def advance(self, steps: int = 1) -> None:
+        if self._bar is not None:
+            with self._lock:
+                self._bar.update(steps)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
 def _optimiser(estimator: NeuralEstimator, critic: nn.Module) -> torch.optim.Optimizer:
-    """Adam; AdamW (decoupled weight decay, Loshchilov & Hutter 2019) where decay is asked."""
+    """Adam; AdamW (decoupled weight decay, Loshchilov & Hutter 2019) where decay is asked.
+
+    Not torch's fused Adam: it cut a step by about a tenth, but its other rounding moved two
+    Beyond-Normal tasks across the 0.1-nat line (benchmarks/results/neural.md).
+    """
     if estimator.weight_decay > 0:
         return torch.optim.AdamW(
             critic.parameters(), lr=estimator.learning_rate, weight_decay=estimator.weight_decay
@@ -432,6 +454,7 @@ def _train(
     parts: dict[str, tuple[torch.Tensor, torch.Tensor]],
     batch: int,
     generator: torch.Generator,
+    progress: _Progress,
 ) -> _Run:
     kind = estimator.objective
     objective = _Objective(kind, estimator.bound_parameter())
@@ -446,7 +469,6 @@ def _train(
     order = torch.empty(0, dtype=torch.long)
     position = 0
     since_best = 0
-    bar = _progress_bar(estimator)
 
     def evaluate(step: int) -> bool:
         """Record the validation bound; True when training should stop."""
@@ -495,12 +517,10 @@ def _train(
         optimiser.step()
         batch_values.append(value)
         run.last_step = step
-        if bar is not None:
-            bar.update(1)
+        progress.advance()
         if (step % estimator.eval_every == 0 or step == estimator.max_steps) and evaluate(step):
             break
-    if bar is not None:
-        bar.close()
+    progress.advance(estimator.max_steps - run.last_step)  # a critic that stopped early
     critic.load_state_dict(run.best_state)
     critic.eval()
     return run
@@ -615,23 +635,68 @@ def _critics_to_try(estimator: NeuralEstimator) -> tuple[Any, ...]:
     return (estimator.critic,)
 
 
-def _fit(
+@dataclass
+class _Trainee:
+    """A critic built and seeded, ready to train, with the estimator that describes it."""
+
+    estimator: NeuralEstimator
+    critic: nn.Module
+    generator: torch.Generator
+
+
+def _prepare(
     estimator: NeuralEstimator,
     parts: dict[str, tuple[torch.Tensor, torch.Tensor]],
-    batch: int,
     seed: int,
     shapes: tuple[Any, Any],
-) -> tuple[nn.Module, _Run]:
-    """Train one critic on the training part, seeded afresh, so a critic trained within
-    "auto" is the one trained on its own."""
+) -> _Trainee:
+    """Build one critic, seeded afresh, so a critic trained within "auto" is the one
+    trained on its own; its batches come from a generator of its own."""
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
     x_train, y_train = parts["train"]
     critic = _build_critic(estimator, x_train.shape[1], y_train.shape[1], shapes)
     critic = critic.to(x_train.device)
     if isinstance(critic, UserCritic):
         _check_user_critic(critic, x_train, y_train)
-    return critic, _train(estimator, critic, parts, batch, generator)
+    return _Trainee(estimator, critic, torch.Generator().manual_seed(seed))
+
+
+def _threads(estimator: NeuralEstimator, n_critics: int) -> tuple[int, int]:
+    """Critics trained side by side, and torch threads for each.
+
+    ``n_threads=None``: one thread per critic, as many side by side as the process has
+    cores for (:func:`thread_budget`). A critic's operations are small, so a second thread
+    inside them gains little, while a second critic on a second core halves the time.
+    Dropout draws from torch's global generator, which critics in threads would share,
+    so critics with dropout train one after the other (the numbers stay reproducible).
+    """
+    budget = estimator.n_threads or min(n_critics, thread_budget())
+    side_by_side = 1 if estimator.dropout > 0 else max(1, min(n_critics, budget))
+    return side_by_side, max(1, budget // side_by_side)
+
+
+def _train_all(
+    trainees: dict[str, _Trainee],
+    parts: dict[str, tuple[torch.Tensor, torch.Tensor]],
+    batch: int,
+    side_by_side: int,
+    progress: _Progress,
+) -> dict[str, tuple[nn.Module, _Run]]:
+    """Train every critic, ``side_by_side`` at a time in threads.
+
+    Each critic's training reads only its own weights, optimiser and generator, so the
+    result is the same, bit for bit, whether they train together or one after another.
+    """
+
+    def train(trainee: _Trainee) -> tuple[nn.Module, _Run]:
+        run = _train(trainee.estimator, trainee.critic, parts, batch, trainee.generator, progress)
+        return trainee.critic, run
+
+    if side_by_side < 2 or len(trainees) < 2:
+        return {name: train(trainee) for name, trainee in trainees.items()}
+    with ThreadPoolExecutor(max_workers=side_by_side) as pool:
+        futures = {name: pool.submit(train, trainee) for name, trainee in trainees.items()}
+        return {name: future.result() for name, future in futures.items()}
 
 
 def _choose_critic(fits: dict[str, tuple[nn.Module, _Run]]) -> str:
@@ -678,13 +743,20 @@ def estimate_bound(
         )
     batch = min(estimator.batch_size, n_train)
     test_block = estimator.held_out_block(n_test)
-    with _torch_threads(estimator.n_threads), torch.random.fork_rng(devices=[]):
-        fits = {
-            _critic_name(critic): _fit(
-                dataclasses.replace(estimator, critic=critic), parts, batch, seed, shapes
+    critics = _critics_to_try(estimator)
+    side_by_side, threads_each = _threads(estimator, len(critics))
+    progress = _Progress(estimator, len(critics))
+    with _torch_threads(threads_each), torch.random.fork_rng(devices=[]):
+        trainees = {
+            _critic_name(critic): _prepare(
+                dataclasses.replace(estimator, critic=critic), parts, seed, shapes
             )
-            for critic in _critics_to_try(estimator)
+            for critic in critics
         }
+        try:
+            fits = _train_all(trainees, parts, batch, side_by_side, progress)
+        finally:
+            progress.close()
         chosen = _choose_critic(fits)
         critic, run = fits[chosen]
         value, error = held_out_bound(
@@ -709,6 +781,7 @@ def estimate_bound(
         "batch_size": batch,
         "critic": chosen,
         "device": str(device),
+        "critics_side_by_side": side_by_side,
         "seed": seed,
         "seconds": time.perf_counter() - started,
     }

@@ -140,7 +140,10 @@ is higher (a critic whose training diverged only if both did), and reports that 
 bound on the test part, which neither training nor the choice saw, so taking the larger
 of the two does not bias the estimate upward (the validation values are maxima, and
 biased up; the test value is not). ``details["critic_choice"]`` holds both validation
-values and the choice; ``details["critic"]`` the critic kept. It costs both trainings.
+values and the choice; ``details["critic"]`` the critic kept. It costs both trainings,
+which run side by side, one thread each, where the process has two cores (``n_threads``;
+``details["critics_side_by_side"]``): each reads only its own weights, optimiser and
+generator, so the numbers are the same bit for bit as one after the other.
 """
 
 from __future__ import annotations
@@ -249,9 +252,13 @@ class NeuralEstimator(Estimator):
         Seeds the split, the initial weights and the batches; None draws a fresh seed.
     progress : bool or None
         A progress bar on stderr; None shows it on a terminal once training has run 2 s.
-    n_threads : int
-        Torch CPU threads during training (restored afterwards); small critics run
-        fastest on one.
+    n_threads : int or None
+        CPU threads for training (torch's setting is restored afterwards). None: one per
+        critic, the two critics of ``critic="auto"`` side by side where the process has
+        two cores (``OMP_NUM_THREADS`` caps them, 1 in the benchmark's worker
+        processes); the numbers do not depend on it. An int k: k threads in all, shared
+        by the critics trained side by side, the rest inside each critic's operations
+        (small critics gain little from those).
     """
 
     min_samples: ClassVar[int] = 3 * _MIN_PART
@@ -278,7 +285,7 @@ class NeuralEstimator(Estimator):
     device: str | None = None
     random_state: int | None = 0
     progress: bool | None = None
-    n_threads: int = 1
+    n_threads: int | None = None
 
     def __post_init__(self) -> None:
         _check_critic(self.critic)
@@ -319,7 +326,8 @@ class NeuralEstimator(Estimator):
             _check_seed(self.random_state)
         if self.progress is not None and not isinstance(self.progress, bool):
             raise TypeError(f"progress must be True, False or None; got {self.progress!r}")
-        object.__setattr__(self, "n_threads", check_positive_int(self.n_threads, "n_threads"))
+        if self.n_threads is not None:
+            object.__setattr__(self, "n_threads", check_positive_int(self.n_threads, "n_threads"))
 
     def split_sizes(self, n_samples: int) -> tuple[int, int, int]:
         """Sizes of the training, validation and test parts for ``n_samples`` samples."""
@@ -412,8 +420,8 @@ class InfoNCEEstimator(NeuralEstimator):
 
     # Both critics, the higher validation bound kept: on Beyond-Normal (40 tasks x 3 seeds,
     # benchmarks/results/neural.md) 26/40 within 0.1 nats against the separable critic's
-    # 22/40, mean abs. error 0.113 against 0.131, no failed run against 1, but a median
-    # 7.3 s per estimate against 2.6 s in the same run: critic="separable" is the fast one.
+    # 22/40, mean abs. error 0.113 against 0.131, no failed run against 1; a median 3.2 s
+    # per estimate with the two trained side by side on two cores (5.1 s on one).
     critic: Any = "auto"
     # InfoNCE's low-variance bound needs no longer wait for the halved rate to pay off
     # (its Beyond-Normal values moved by < 0.01 nats with 9), and each step costs B² scores.
