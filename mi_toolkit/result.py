@@ -77,6 +77,8 @@ WARNING_KINDS: Mapping[str, str] = {
     "lossy_compression": "a compressor lost much of its side's variance, so by the "
     "data-processing inequality the estimate may be low",
     "poor_fit": "the data do not look like the parametric family a closed form assumes",
+    "not_jointly_gaussian": "a Gaussian closed form (or copula) was read on a pair that is "
+    "not jointly Gaussian, so the MI may be well above the estimate",
     "ill_conditioned": "a side's columns lie near a lower-dimensional manifold, where "
     "Gaussian closed forms read near-deterministic directions as information",
 }
