@@ -136,9 +136,8 @@ on 32×32 rectangles 30 epochs gave 9.13, 8.79, 8.91 on seeds 0–2 (goal: withi
 conv decoder at 30 epochs left less (0.13–0.19) but gave 8.82, 9.01, 8.98 at ≈ 3× the
 fit's cost. A 4-wide code at 10 nats carries 2.5 nats per dimension, so each code
 coordinate must locate its latent to about 1/12 of its spread; a longer fit sharpens it.
-On small data the batches
-shrink so that a fit still takes about 200 optimiser steps (500 samples in batches of 512
-gave 30, and codes collapsed to repeated rows).
+On small data the batches shrink so that a fit still takes about 200 optimiser steps (500
+samples in batches of 512 gave 30, and codes collapsed to repeated rows).
 """
 
 from __future__ import annotations
