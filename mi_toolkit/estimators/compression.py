@@ -122,8 +122,9 @@ and fifth passes). Five shuffles moved the estimates by at most 0.2.
 whiten=True``), as Butakov et al. chose. On the autoencoder's codes of 16×16 blobs at a true
 10 nats it gave 9.57 where plain ``kl`` gave 6.82, whitened ``kl`` 8.98 and ``ksg`` 6.90
 (those codes were not gaussianized; ``ksg`` is unbiased at 0 but saturates at high MI: 6.89
-and 6.82 at 10 on the tanh and bent data above). Its neighbour order is k = 10 (the
-weighted estimator's own choice is 5 for these 4-D codes): on the same autoencoder codes of
+and 6.82 at 10 on the tanh and bent data above). Its neighbour order is k = 10 where the
+two codes together have at most 11 columns (the weighted estimator's own choice is 5 there;
+wider joints keep their own, larger k, whose weights stay smaller): on the same autoencoder codes of
 32×32 rectangles (n = 5,000, seeds 0–2, with the shuffle correction) k = 10 put all 12
 estimates from 0 to 5 nats within 0.3 of the truth (k = 5: 10 of 12) with a stated standard
 error of 0.15–0.16 instead of 0.23–0.26 (the seeds' spread shrank alike), gave 9.33, 9.18,
@@ -151,7 +152,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -168,7 +169,7 @@ from mi_toolkit._validation import (
 )
 from mi_toolkit.estimators._device import check_device
 from mi_toolkit.estimators.base import Estimate, Estimator, canonical_order
-from mi_toolkit.estimators.kl import KLEstimator
+from mi_toolkit.estimators.kl import KLEstimator, default_weighted_k
 from mi_toolkit.result import EstimateWarning
 
 COMPRESSORS = ("pca", "autoencoder")
@@ -179,8 +180,11 @@ CODE_ACTIVATIONS = ("tanh", "linear")
 #: How many fitted compressors the cache keeps.
 CACHE_SIZE = 8
 #: The inner estimator by default: weighted, whitened Kozachenko–Leonenko (Butakov et al.'s
-#: choice) with k = 10 (see "Inner estimator" in the module docstring for the measurements).
-DEFAULT_INNER = KLEstimator(k=10, weighted=True, whiten=True)
+#: choice; see "Inner estimator" in the module docstring for the measurements), with
+#: :data:`CODE_K` neighbours where its own k would be smaller (:func:`inner_for_codes`).
+DEFAULT_INNER = KLEstimator(weighted=True, whiten=True)
+#: The default inner estimator's neighbour order on codes (measured on 4+4-wide codes).
+CODE_K = 10
 # The fewest samples in each of the autoencoder's training and validation parts.
 _MIN_PART = 10
 # Points at which the smoothed CDF of a code column is evaluated (and interpolated between).
@@ -661,6 +665,8 @@ class CompressionEstimator(Estimator):
         (x_codes, x_facts), (y_codes, y_facts) = sides
         if self.gaussianize:
             x_codes, y_codes = _gaussianized(x_codes), _gaussianized(y_codes)
+        if not (x_codes.discrete or y_codes.discrete):  # labels keep the per-group k
+            inner = inner_for_codes(inner, x_codes.n_features + y_codes.n_features, y.n_samples)
         result = mi_of_variables(inner, x_codes, y_codes, emit_warnings=False)
         warnings = tuple(result.warnings) + self._loss_warnings(x_facts, y_facts)
         details = {
@@ -732,6 +738,32 @@ class CompressionEstimator(Estimator):
             "variable's entropy (even a lossless one rescales it); estimate the entropy of "
             "the codes instead"
         )
+
+
+def inner_for_codes(inner: Estimator, width: int, n_samples: int) -> Estimator:
+    """The default inner estimator with k = :data:`CODE_K` where the weighted estimator's
+    own k for the codes' joint (``width`` columns) is at most that; any other as it is.
+
+    Parameters
+    ----------
+    inner : Estimator
+        The inner estimator as configured.
+    width : int
+        Columns of the two sides' codes together (the joint's dimension).
+    n_samples : int
+        Samples the codes have.
+
+    Returns
+    -------
+    Estimator
+        ``inner``, with ``k=CODE_K`` when it is :data:`DEFAULT_INNER` and its own k for
+        ``width`` columns would not be larger. Wider joints (12 or more columns) keep their
+        own, larger k: there k = 10's weights reach ±64 and more, the estimator's own limit
+        being ±10.
+    """
+    if inner == DEFAULT_INNER and default_weighted_k(width, n_samples) <= CODE_K:
+        return replace(inner, k=CODE_K)
+    return inner
 
 
 def _gaussianized(variable: Variable) -> Variable:
