@@ -111,25 +111,26 @@ quadrature. It is a bias correction in the spirit of the shuffle corrections of 
 information (Panzeri et al. 2007), here applied to kNN estimates on codes. Cost: P more
 inner estimates, about 0.7 s CPU each for weighted whitened KL on 5,000 pairs of 4-D codes
 (7.5 s for the ten), against ≈ 25 s per autoencoder fit. Measured with the default
-autoencoder (tanh codes, 60 epochs) on 32×32 rectangles, n = 5,000, seeds 0–2: within 0.3
-nats of the truth in 10 of 12 estimates from 0 to 5 nats (means over the seeds 0.07, 1.04,
-2.54, 4.95; without the correction −0.66, 0.34, 1.75, 4.20), 7.22 at 7.5 (seed 0) and 9.37,
-9.03, 9.37 at 10 (without: 8.71, 8.22, 8.52); on 16×16 blobs (seed 0) −0.02, 2.61 and 9.74
-at 0, 2.5 and 10 (without: −0.13, 2.47, 9.60) (benchmarks/results/compression.md, fourth
-and fifth passes). Five shuffles moved the estimates by at most 0.2.
+autoencoder (tanh codes, 60 epochs) and inner estimator (k = 10) on 32×32 rectangles,
+n = 5,000, seeds 0–2: within 0.3 nats of the truth in 12 of 12 estimates from 0 to 5 nats
+(means over the seeds 0.08, 1.07, 2.58, 4.90; without the correction −0.60, 0.42, 1.86,
+4.20), 7.16 at 7.5 (seed 0) and 9.33, 9.18, 9.46 at 10 (without: 8.71, 8.43, 8.71); on
+16×16 blobs (seed 0) −0.01, 2.61 and 9.70 at 0, 2.5 and 10 (without: −0.15, 2.46, 9.55)
+(benchmarks/results/compression.md, fourth and fifth passes). Five shuffles moved the
+estimates by at most 0.1.
 
 **Inner estimator.** The default is weighted, whitened KL (``kl`` with ``weighted=True,
 whiten=True``), as Butakov et al. chose. On the autoencoder's codes of 16×16 blobs at a true
 10 nats it gave 9.57 where plain ``kl`` gave 6.82, whitened ``kl`` 8.98 and ``ksg`` 6.90
 (those codes were not gaussianized; ``ksg`` is unbiased at 0 but saturates at high MI: 6.89
 and 6.82 at 10 on the tanh and bent data above). Its neighbour order is k = 10 where the
-two codes together have at most 11 columns (the weighted estimator's own choice is 5 there;
-wider joints keep their own, larger k, whose weights stay smaller): on the same autoencoder codes of
-32×32 rectangles (n = 5,000, seeds 0–2, with the shuffle correction) k = 10 put all 12
-estimates from 0 to 5 nats within 0.3 of the truth (k = 5: 10 of 12) with a stated standard
-error of 0.15–0.16 instead of 0.23–0.26 (the seeds' spread shrank alike), gave 9.33, 9.18,
-9.46 at 10 (k = 5: 9.37, 9.03, 9.37) and 7.16 at 7.5, and kept 16×16 blobs (−0.01, 2.61,
-9.70 at 0, 2.5, 10), for a fifth less CPU.
+two codes together have at most 11 columns (the weighted estimator's own choice there is 5
+to 8; wider joints keep their own, larger k, whose weights stay smaller): on the same
+autoencoder codes of 32×32 rectangles (n = 5,000, seeds 0–2, with the shuffle correction)
+k = 10 put all 12 estimates from 0 to 5 nats within 0.3 of the truth (k = 5: 10 of 12)
+with a stated standard error of 0.15–0.16 instead of 0.23–0.26 (the seeds' spread shrank
+alike), gave 9.33, 9.18, 9.46 at 10 (k = 5: 9.37, 9.03, 9.37) and 7.16 at 7.5, and kept
+16×16 blobs (−0.01, 2.61, 9.70 at 0, 2.5, 10), for a fifth less CPU.
 
 **Cost and accuracy** on the images tasks: benchmarks/results/compression.md. The
 autoencoder is cheaper than Butakov et al.'s (strided convolutions in place of convolution
@@ -139,9 +140,9 @@ squared error): ≈ 25 s CPU per side on 5,000 32×32 images, against ≈ 55 s f
 epochs of 256 at 3e-3 used before (0.21 of the rectangles' variance left unexplained
 instead of 0.185). Why 60 epochs and not 30 (≈ 2.3× cheaper, 0.27 left): at a true 10 nats
 on 32×32 rectangles 30 epochs gave 9.13, 8.79, 8.91 on seeds 0–2 (goal: within 1 nat) and
-60 give 9.37, 9.03, 9.37, with the estimates from 0 to 7.5 nats as close as before; the
-conv decoder at 30 epochs left less (0.13–0.19) but gave 8.82, 9.01, 8.98 at ≈ 3× the
-fit's cost. A 4-wide code at 10 nats carries 2.5 nats per dimension, so each code
+60 give 9.37, 9.03, 9.37 (inner k = 5; 9.33, 9.18, 9.46 with today's k = 10), with the
+estimates from 0 to 7.5 nats as close as before; the conv decoder at 30 epochs left less
+(0.13–0.19) but gave 8.82, 9.01, 8.98 at ≈ 3× the fit's cost. A 4-wide code at 10 nats carries 2.5 nats per dimension, so each code
 coordinate must locate its latent to about 1/12 of its spread; a longer fit sharpens it.
 On small data the batches shrink so that a fit still takes about 200 optimiser steps (500
 samples in batches of 512 gave 30, and codes collapsed to repeated rows).
