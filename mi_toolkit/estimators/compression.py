@@ -142,8 +142,9 @@ instead of 0.185). Why 60 epochs and not 30 (≈ 2.3× cheaper, 0.27 left): at a
 on 32×32 rectangles 30 epochs gave 9.13, 8.79, 8.91 on seeds 0–2 (goal: within 1 nat) and
 60 give 9.37, 9.03, 9.37 (inner k = 5; 9.33, 9.18, 9.46 with today's k = 10), with the
 estimates from 0 to 7.5 nats as close as before; the conv decoder at 30 epochs left less
-(0.13–0.19) but gave 8.82, 9.01, 8.98 at ≈ 3× the fit's cost. A 4-wide code at 10 nats carries 2.5 nats per dimension, so each code
-coordinate must locate its latent to about 1/12 of its spread; a longer fit sharpens it.
+(0.13–0.19) but gave 8.82, 9.01, 8.98 at ≈ 3× the fit's cost. A 4-wide code at 10 nats
+carries 2.5 nats per dimension, so each code coordinate must locate its latent to about 1/12
+of its spread; a longer fit sharpens it.
 On small data the batches shrink so that a fit still takes about 200 optimiser steps (500
 samples in batches of 512 gave 30, and codes collapsed to repeated rows).
 """
