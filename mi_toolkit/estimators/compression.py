@@ -130,7 +130,7 @@ autoencoder codes of 32×32 rectangles (n = 5,000, seeds 0–2, with the shuffle
 k = 10 put all 12 estimates from 0 to 5 nats within 0.3 of the truth (k = 5: 10 of 12)
 with a stated standard error of 0.15–0.16 instead of 0.23–0.26 (the seeds' spread shrank
 alike), gave 9.33, 9.18, 9.46 at 10 (k = 5: 9.37, 9.03, 9.37) and 7.16 at 7.5, and kept
-16×16 blobs (−0.01, 2.61, 9.70 at 0, 2.5, 10), for a fifth less CPU.
+16×16 blobs (−0.01, 2.61, 9.70 at 0, 2.5, 10), at no more CPU.
 
 **Cost and accuracy** on the images tasks: benchmarks/results/compression.md. The
 autoencoder is cheaper than Butakov et al.'s (strided convolutions in place of convolution
