@@ -314,3 +314,20 @@ def test_small_data_gets_smaller_batches_so_that_a_fit_still_takes_its_steps():
     assert _batch_size(512, 240, 30) == 36
     assert math.ceil(240 / 36) * 30 >= _MIN_STEPS
     assert _batch_size(512, 3, 1) == 1
+
+
+def test_the_default_inner_takes_ten_neighbours_on_codes_where_its_weights_allow():
+    # k = 10 measured better on 4+4-wide codes (benchmarks/results/compression.md, fifth
+    # pass); from 12 joint columns on, k = 10's weights reach ±64, so the own k stays.
+    from mi_toolkit.estimators.kl import KLEstimator
+
+    default = compression.DEFAULT_INNER
+    assert compression.inner_for_codes(default, 8, 5000).k == 10
+    assert compression.inner_for_codes(default, 11, 5000).k == 10
+    assert compression.inner_for_codes(default, 12, 5000).k is None
+    chosen = KLEstimator(k=3, weighted=True, whiten=True)
+    assert compression.inner_for_codes(chosen, 8, 5000) is chosen
+    x = np.random.default_rng(0).standard_normal((400, 4))
+    y = x + 0.5 * np.random.default_rng(1).standard_normal((400, 4))
+    result = estimate_mi(x, y, "compression", compressor=None, shuffle_correction=0)
+    assert result.details["inner_details"]["k"] == {"x": 10, "y": 10, "(x, y)": 10}

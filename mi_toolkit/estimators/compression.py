@@ -110,28 +110,43 @@ and only part is removed. The standard error adds the shuffles' spread (SD/√P)
 quadrature. It is a bias correction in the spirit of the shuffle corrections of binned
 information (Panzeri et al. 2007), here applied to kNN estimates on codes. Cost: P more
 inner estimates, about 0.7 s CPU each for weighted whitened KL on 5,000 pairs of 4-D codes
-(7.5 s for the ten), against ≈ 8 s per autoencoder fit. Measured with the default
-autoencoder (tanh codes) on 32×32 rectangles, n = 5,000, seeds 0–2: within 0.3 nats of the
-truth in 10 of 12 estimates from 0 to 5 nats (means over the seeds 0.12, 1.12, 2.56, 4.87;
-without the correction −0.84, 0.24, 1.63, 3.99), 7.05 at 7.5 and 8.94 at 10 (without: 6.17,
-8.04); on 16×16 blobs (seeds 0, 1) −0.00, 2.58 and 9.71 at 0, 2.5 and 10 (without: −0.17,
-2.43, 9.55) (benchmarks/results/compression.md). Five shuffles moved the estimates by at most 0.1.
+(7.5 s for the ten), against ≈ 25 s per autoencoder fit. Measured with the default
+autoencoder (tanh codes, 60 epochs) and inner estimator (k = 10) on 32×32 rectangles,
+n = 5,000, seeds 0–2: within 0.3 nats of the truth in 12 of 12 estimates from 0 to 5 nats
+(means over the seeds 0.08, 1.07, 2.58, 4.90; without the correction −0.60, 0.42, 1.86,
+4.20), 7.16 at 7.5 (seed 0) and 9.33, 9.18, 9.46 at 10 (without: 8.71, 8.43, 8.71); on
+16×16 blobs (seed 0) −0.01, 2.61 and 9.70 at 0, 2.5 and 10 (without: −0.15, 2.46, 9.55)
+(benchmarks/results/compression.md, fourth and fifth passes). Five shuffles moved the
+estimates by at most 0.1.
 
 **Inner estimator.** The default is weighted, whitened KL (``kl`` with ``weighted=True,
 whiten=True``), as Butakov et al. chose. On the autoencoder's codes of 16×16 blobs at a true
 10 nats it gave 9.57 where plain ``kl`` gave 6.82, whitened ``kl`` 8.98 and ``ksg`` 6.90
 (those codes were not gaussianized; ``ksg`` is unbiased at 0 but saturates at high MI: 6.89
-and 6.82 at 10 on the tanh and bent data above).
+and 6.82 at 10 on the tanh and bent data above). Its neighbour order is k = 10 where the
+two codes together have at most 11 columns (the weighted estimator's own choice there is 5
+to 8; wider joints keep their own, larger k, whose weights stay smaller): on the same
+autoencoder codes of 32×32 rectangles (n = 5,000, seeds 0–2, with the shuffle correction)
+k = 10 put all 12 estimates from 0 to 5 nats within 0.3 of the truth (k = 5: 10 of 12)
+with a stated standard error of 0.15–0.16 instead of 0.23–0.26 (the seeds' spread shrank
+alike), gave 9.33, 9.18, 9.46 at 10 (k = 5: 9.37, 9.03, 9.37) and 7.16 at 7.5, and kept
+16×16 blobs (−0.01, 2.61, 9.70 at 0, 2.5, 10), at no more CPU.
 
 **Cost and accuracy** on the images tasks: benchmarks/results/compression.md. The
 autoencoder is cheaper than Butakov et al.'s (strided convolutions in place of convolution
-and pooling, no batch norm, an MLP decoder, at most 30 epochs of mini-batches of 512 at a
+and pooling, no batch norm, an MLP decoder, at most 60 epochs of mini-batches of 512 at a
 learning rate of 6e-3 with early stopping instead of 2,000 full-batch epochs at 1e-3, the
-squared error): ≈ 8 s CPU per side on 5,000 32×32 images, against ≈ 55 s for the 100 epochs
-of 256 at 3e-3 used before, for the same estimates on rectangles within their standard
-error (0.27 of the variance left unexplained instead of 0.185). On small data the batches
-shrink so that a fit still takes about 200 optimiser steps (500 samples in batches of 512
-gave 30, and codes collapsed to repeated rows).
+squared error): ≈ 25 s CPU per side on 5,000 32×32 images, against ≈ 55 s for the 100
+epochs of 256 at 3e-3 used before (0.21 of the rectangles' variance left unexplained
+instead of 0.185). Why 60 epochs and not 30 (≈ 2.3× cheaper, 0.27 left): at a true 10 nats
+on 32×32 rectangles 30 epochs gave 9.13, 8.79, 8.91 on seeds 0–2 (goal: within 1 nat) and
+60 give 9.37, 9.03, 9.37 (inner k = 5; 9.33, 9.18, 9.46 with today's k = 10), with the
+estimates from 0 to 7.5 nats as close as before; the conv decoder at 30 epochs left less
+(0.13–0.19) but gave 8.82, 9.01, 8.98 at ≈ 3× the fit's cost. A 4-wide code at 10 nats
+carries 2.5 nats per dimension, so each code coordinate must locate its latent to about 1/12
+of its spread; a longer fit sharpens it.
+On small data the batches shrink so that a fit still takes about 200 optimiser steps (500
+samples in batches of 512 gave 30, and codes collapsed to repeated rows).
 """
 
 from __future__ import annotations
@@ -139,7 +154,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -156,7 +171,7 @@ from mi_toolkit._validation import (
 )
 from mi_toolkit.estimators._device import check_device
 from mi_toolkit.estimators.base import Estimate, Estimator, canonical_order
-from mi_toolkit.estimators.kl import KLEstimator
+from mi_toolkit.estimators.kl import KLEstimator, default_weighted_k
 from mi_toolkit.result import EstimateWarning
 
 COMPRESSORS = ("pca", "autoencoder")
@@ -167,8 +182,11 @@ CODE_ACTIVATIONS = ("tanh", "linear")
 #: How many fitted compressors the cache keeps.
 CACHE_SIZE = 8
 #: The inner estimator by default: weighted, whitened Kozachenko–Leonenko (Butakov et al.'s
-#: choice; see "Inner estimator" in the module docstring for the measurements).
+#: choice; see "Inner estimator" in the module docstring for the measurements), with
+#: :data:`CODE_K` neighbours where its own k would be smaller (:func:`inner_for_codes`).
 DEFAULT_INNER = KLEstimator(weighted=True, whiten=True)
+#: The default inner estimator's neighbour order on codes (measured on 4+4-wide codes).
+CODE_K = 10
 # The fewest samples in each of the autoencoder's training and validation parts.
 _MIN_PART = 10
 # Points at which the smoothed CDF of a code column is evaluated (and interpolated between).
@@ -428,7 +446,7 @@ class CompressionEstimator(Estimator):
     validation_fraction: float = 0.2
     hidden: int = 64
     decoder: str = "mlp"
-    max_epochs: int = 30
+    max_epochs: int = 60
     batch_size: int = 512
     patience: int = 5
     learning_rate: float = 6e-3
@@ -649,6 +667,8 @@ class CompressionEstimator(Estimator):
         (x_codes, x_facts), (y_codes, y_facts) = sides
         if self.gaussianize:
             x_codes, y_codes = _gaussianized(x_codes), _gaussianized(y_codes)
+        if not (x_codes.discrete or y_codes.discrete):  # labels keep the per-group k
+            inner = inner_for_codes(inner, x_codes.n_features + y_codes.n_features, y.n_samples)
         result = mi_of_variables(inner, x_codes, y_codes, emit_warnings=False)
         warnings = tuple(result.warnings) + self._loss_warnings(x_facts, y_facts)
         details = {
@@ -720,6 +740,32 @@ class CompressionEstimator(Estimator):
             "variable's entropy (even a lossless one rescales it); estimate the entropy of "
             "the codes instead"
         )
+
+
+def inner_for_codes(inner: Estimator, width: int, n_samples: int) -> Estimator:
+    """The default inner estimator with k = :data:`CODE_K` where the weighted estimator's
+    own k for the codes' joint (``width`` columns) is at most that; any other as it is.
+
+    Parameters
+    ----------
+    inner : Estimator
+        The inner estimator as configured.
+    width : int
+        Columns of the two sides' codes together (the joint's dimension).
+    n_samples : int
+        Samples the codes have.
+
+    Returns
+    -------
+    Estimator
+        ``inner``, with ``k=CODE_K`` when it is :data:`DEFAULT_INNER` and its own k for
+        ``width`` columns would not be larger. Wider joints (12 or more columns) keep their
+        own, larger k: there k = 10's weights reach ±64 and more, the estimator's own limit
+        being ±10.
+    """
+    if inner == DEFAULT_INNER and default_weighted_k(width, n_samples) <= CODE_K:
+        return replace(inner, k=CODE_K)
+    return inner
 
 
 def _gaussianized(variable: Variable) -> Variable:
