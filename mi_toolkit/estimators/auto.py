@@ -608,10 +608,10 @@ def _code_width(probe: Any, variable: Variable, seed: int) -> dict[str, Any]:
     and 12.9, benchmarks/results/auto.md). The codes of the w₀-wide autoencoder are smooth
     functions of the manifold, and their TwoNN estimate is its dimension: 3.5–3.7 for the
     rectangles (18 fits: 3 seeds, 3 MIs, 2 sides), 1.92–2.00 for blobs (1.96–2.07 from
-    4- to 8-wide codes). TwoNN reads a bounded
-    4-dimensional set low at these sizes, so the estimate is rounded up unless it lies
-    within :data:`ROUND_DOWN_WITHIN` above an integer (3.51 → 4, 2.07 → 2). The w₀ fit is
-    cached: the estimate reuses it where the widths agree.
+    4- to 8-wide codes). TwoNN reads a bounded 4-dimensional set low at these sizes, so
+    the estimate is rounded up unless it lies within :data:`ROUND_DOWN_WITHIN` above an
+    integer (3.51 → 4, 2.07 → 2). The w₀ fit is cached: the estimate reuses it where the
+    widths agree.
     """
     data_dimension = intrinsic_dimension(variable.values, seed)
     first = int(min(MAX_CODE_WIDTH, max(1, round(data_dimension))))
