@@ -745,7 +745,6 @@ def estimate_bound(
     test_block = estimator.held_out_block(n_test)
     critics = _critics_to_try(estimator)
     side_by_side, threads_each = _threads(estimator, len(critics))
-    progress = _Progress(estimator, len(critics))
     with _torch_threads(threads_each), torch.random.fork_rng(devices=[]):
         trainees = {
             _critic_name(critic): _prepare(
@@ -753,6 +752,8 @@ def estimate_bound(
             )
             for critic in critics
         }
+        # After the critics are built: a user's critic refused there leaves no bar open.
+        progress = _Progress(estimator, len(critics))
         try:
             fits = _train_all(trainees, parts, batch, side_by_side, progress)
         finally:
