@@ -7,7 +7,9 @@ import pytest
 from _cases import Z, gaussian_pairs, relu_channel_mi, two_class_mixture
 
 from mi_toolkit import estimate_mi
-from mi_toolkit.estimators.auto import intrinsic_dimension, robust_radius
+from mi_toolkit._validation import Variable
+from mi_toolkit.estimators.auto import _lnc_admission, intrinsic_dimension, robust_radius
+from mi_toolkit.estimators.base import Estimate
 from mi_toolkit.synthetic import get_task
 
 
@@ -203,14 +205,42 @@ def test_joint_kurtosis_is_a_z_score_near_zero_for_gaussian_rows_only():
 
 
 def test_a_gaussian_form_on_a_pair_that_is_not_jointly_gaussian_is_warned():
-    # A spiral keeps each side exactly Gaussian, so the Gaussian closed form is admitted and
-    # reads a lower bound (6.8 at a true 10 nats); only the pair's kurtosis shows it.
-    x, y = get_task("transform-spiral-gaussian-5x5-mi10").sample(2000, seed=0)
-    spiral = estimate_mi(x, y, "auto")
-    assert "gaussian" in spiral.details["chosen"]
-    assert spiral.value < 10.0 - 2.0
-    assert "not_jointly_gaussian" in spiral.warning_kinds
+    # Monotone maps of a 20-nat Gaussian: ranks at N = 2,000 cannot resolve the dependence,
+    # so the normal scores read by gcmi are far from jointly Gaussian and gcmi a lower
+    # estimate (15.9 here); LNC is tried and lower still. Only the pair's kurtosis shows it.
+    x, y = get_task("transform-halfcube-gaussian-5x5-mi20").sample(2000, seed=0)
+    transformed = estimate_mi(x, y, "auto")
+    assert transformed.details["chosen"] == ["gcmi", "gcmi"]
+    assert transformed.value < 20.0 - 2.0
+    assert "not_jointly_gaussian" in transformed.warning_kinds
     x, y = get_task("gaussian-rotated-5x5-mi10").sample(2000, seed=0)
     gaussian = estimate_mi(x, y, "auto")
     assert "gaussian" in gaussian.details["chosen"]
     assert "not_jointly_gaussian" not in gaussian.warning_kinds
+    assert "lnc" not in gaussian.details["candidates"]  # jointly Gaussian: the closed forms
+
+
+def test_a_spiral_at_high_mi_is_read_by_lnc_well_above_the_gaussian_lower_bound():
+    # A norm-dependent rotation keeps each side exactly Gaussian, so the Gaussian closed
+    # form is admitted and reads a lower bound (6.8 at a true 10 nats). The pair is not
+    # jointly Gaussian and every joint neighbourhood is thin, so LNC is admitted and
+    # chosen; its stated bias here is 0.6–0.7 nats low (lnc's module docstring).
+    x, y = get_task("transform-spiral-gaussian-5x5-mi10").sample(2000, seed=0)
+    spiral = estimate_mi(x, y, "auto")
+    assert spiral.details["chosen"] == ["lnc", "lnc"]
+    assert abs(spiral.value - 10.0) < Z * spiral.standard_error + 0.8
+    assert np.mean(spiral.details["candidates"]["gaussian"]) < 10.0 - 2.0
+    assert "heuristic" in spiral.bias_note
+
+
+def test_lnc_is_refused_where_a_side_lies_on_a_curve_of_its_own():
+    rng = np.random.default_rng(4)
+    t = rng.uniform(1.5 * np.pi, 4.5 * np.pi, 1000)
+    roll = np.column_stack([t * np.cos(t), t * np.sin(t)]) + 1e-3 * rng.standard_normal((1000, 2))
+    x, y = Variable("x", roll, False), Variable("y", t[:, None], False)
+    thin = Estimate(value=3.0, details={"corrected_fraction": 1.0})
+    assert "curve or sheet" in _lnc_admission(x, y, thin).reason
+    filled = Variable("x", rng.standard_normal((1000, 2)), False)
+    assert _lnc_admission(filled, y, thin) is None
+    weak = Estimate(value=0.5, details={"corrected_fraction": 0.3})
+    assert "not strong enough" in _lnc_admission(filled, y, weak).reason

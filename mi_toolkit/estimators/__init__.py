@@ -15,6 +15,7 @@ from mi_toolkit.estimators import (  # noqa: F401  (registration)
     kde,
     kl,
     ksg,
+    lnc,
     neural,
     student_t,
 )
@@ -29,6 +30,7 @@ from mi_toolkit.estimators.gcmi import GaussianCopulaEstimator as GaussianCopula
 from mi_toolkit.estimators.kde import KDEEstimator as KDE
 from mi_toolkit.estimators.kl import KLEstimator as KL
 from mi_toolkit.estimators.ksg import KSGEstimator as KSG
+from mi_toolkit.estimators.lnc import LNCEstimator as LNC
 from mi_toolkit.estimators.neural import InfoNCEEstimator as InfoNCE
 from mi_toolkit.estimators.neural import MINEEstimator as MINE
 from mi_toolkit.estimators.neural import NWJEstimator as NWJ
@@ -39,6 +41,7 @@ __all__ = [
     "KDE",
     "KL",
     "KSG",
+    "LNC",
     "MINE",
     "NWJ",
     "SMILE",

@@ -66,8 +66,12 @@ _SPLIT_SEED = 0
 # Spread over 60 seeds / mean CLT error (module docstrings of kl and ksg: 2,000 samples,
 # Gaussian pairs with I = 0.9 nat in 1+1, 2+2, 5+5 D, k = 3 and 5; three Gaussian classes
 # in 2-D for labels; N(0, I) in 1, 2, 4 D for entropies). The spread is known to ±9%.
+# LNC: 30 seeds at N = 2,500 gave 1.72 (a spiral of a 5+5-D Gaussian at 10 nats), 1.48
+# (5+5-D Gaussian at 10 nats), 1.33 (at 2 nats), 1.08 and 1.16 (2+2-D at 20 and 1 nats):
+# 1.6 for the strongly dependent data in several dimensions it is meant for.
 _INFLATION = {
     ("ksg", "mi"): 1.28,
+    ("lnc", "mi"): 1.6,
     ("kl", "mi"): 1.30,
     ("ksg", "labels"): 1.1,
     ("kl", "labels"): 1.1,

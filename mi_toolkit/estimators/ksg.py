@@ -234,8 +234,9 @@ class KSGEstimator(Estimator):
 
     def _radii_and_counts(
         self, x: np.ndarray, y: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-        """ε_i and the marginal counts n_x, n_y of this estimator's variant, and the engine.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, np.ndarray]:
+        """ε_i, the marginal counts n_x, n_y of this estimator's variant, the engine, and
+        the indices of each sample's k joint neighbours (``(n, k)``).
 
         The one place that says what the two variants count: variant 1 the other samples
         strictly within ε_i (the joint k-th neighbour distance) in x and in y; variant 2
@@ -270,7 +271,7 @@ class KSGEstimator(Estimator):
             )
             for v, r, o, name in zip((x, y), radii, orders, "xy", strict=True)
         )
-        return dist[:, -1], n_x, n_y, engine
+        return dist[:, -1], n_x, n_y, engine, index
 
     def _ksg_terms(
         self, n: int, n_x: np.ndarray, n_y: np.ndarray, k: float | np.ndarray
@@ -295,18 +296,28 @@ class KSGEstimator(Estimator):
             record_dropped(info, variable.name, block)
         return (*blocks, info)
 
+    def _prepared_or_constant(
+        self, x: Variable, y: Variable
+    ) -> tuple[np.ndarray, np.ndarray, dict, Estimate | None]:
+        """Both sides' columns after preparation, the details so far, and the estimate 0
+        where a side has only constant columns (then I = 0 exactly), else None."""
+        x_block, y_block, info = self._prepare_pair(x, y)
+        constant = None
+        if not (x_block.values.shape[1] and y_block.values.shape[1]):
+            info["constant_variable"] = x.name if not x_block.values.shape[1] else y.name
+            constant = Estimate(value=0.0, standard_error=0.0, details=info)
+        return x_block.values, y_block.values, info, constant
+
     def mi_continuous(self, x: Variable, y: Variable) -> Estimate:
         n = x.n_samples
         check_enough_neighbours(n, self.k, "(x, y)")
-        x_block, y_block, info = self._prepare_pair(x, y)
-        if not (x_block.values.shape[1] and y_block.values.shape[1]):
-            info["constant_variable"] = x.name if not x_block.values.shape[1] else y.name
-            return Estimate(value=0.0, standard_error=0.0, details=info)
-        x_values, y_values = x_block.values, y_block.values
+        x_values, y_values, info, constant = self._prepared_or_constant(x, y)
+        if constant is not None:
+            return constant
         joint = np.hstack((x_values, y_values))
         if self.ties == "refuse":
             check_distinct_rows(joint, "(x, y)", self.name)
-        radius, n_x, n_y, engine = self._radii_and_counts(x_values, y_values)
+        radius, n_x, n_y, engine, _ = self._radii_and_counts(x_values, y_values)
         k_used: float | np.ndarray = self.k
         if self.ties == "mixed":
             k_used = repeats_at_atoms(joint, radius, self.k)
