@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _cases import Z, gaussian_pairs, relu_channel_mi, two_class_mixture
+from _cases import Z, gaussian_pairs, relu_channel_mi, rho_for, two_class_mixture
 
 from mi_toolkit import estimate_mi
 from mi_toolkit._validation import Variable
-from mi_toolkit.estimators.auto import _lnc_admission, intrinsic_dimension, robust_radius
+from mi_toolkit.estimators.auto import (
+    _is_manifold,
+    _lnc_admission,
+    intrinsic_dimension,
+    robust_radius,
+)
 from mi_toolkit.estimators.base import Estimate
 from mi_toolkit.synthetic import get_task
 
@@ -160,6 +165,15 @@ def test_intrinsic_dimension_counts_the_manifold_not_the_columns():
     assert intrinsic_dimension(_curve(rng.standard_normal(3000))) == pytest.approx(1.0, abs=0.2)
 
 
+def test_a_full_rank_side_in_many_columns_is_not_taken_for_a_manifold():
+    # TwoNN reads a 100-D Gaussian at 49 on 2,000 rows, below half its columns; compared
+    # with a Gaussian reference of as many columns, it is no manifold (it was sent to an
+    # autoencoder, and auto read 1.2e7 nats at a true 20).
+    x, _ = get_task("gaussian-rotated-100x100-mi20").sample(5000, seed=0)
+    assert intrinsic_dimension(x) < 50
+    assert not _is_manifold(Variable("x", x, False), 0)
+
+
 def test_a_curve_in_many_columns_is_compressed_not_read_by_the_gaussian_forms():
     # gcmi reads the curve's near-deterministic directions as information: 2.0 nats
     # against a true 0.83 here. Auto compresses each side to its intrinsic dimension
@@ -204,15 +218,29 @@ def test_joint_kurtosis_is_a_z_score_near_zero_for_gaussian_rows_only():
     assert joint_kurtosis_z(heavy) > 10
 
 
+def _spiral_pair(columns: int, nats: float, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """x: a Gaussian turned in its first plane by 0.5‖x‖² radians; y: x before the turn
+    plus noise, carrying ``nats``. Each side stays exactly Gaussian; the pair is not."""
+    rng = np.random.default_rng(seed)
+    rho = rho_for(nats, columns)
+    x0 = rng.standard_normal((n, columns))
+    y = rho * x0 + np.sqrt(1 - rho**2) * rng.standard_normal((n, columns))
+    angle = 0.5 * np.sum(x0**2, axis=1)
+    x = x0.copy()
+    x[:, 0] = np.cos(angle) * x0[:, 0] - np.sin(angle) * x0[:, 1]
+    x[:, 1] = np.sin(angle) * x0[:, 0] + np.cos(angle) * x0[:, 1]
+    return x, y
+
+
 def test_a_gaussian_form_on_a_pair_that_is_not_jointly_gaussian_is_warned():
-    # Monotone maps of a 20-nat Gaussian: ranks at N = 2,000 cannot resolve the dependence,
-    # so the normal scores read by gcmi are far from jointly Gaussian and gcmi a lower
-    # estimate (15.9 here); LNC is tried and lower still. Only the pair's kurtosis shows it.
-    x, y = get_task("transform-halfcube-gaussian-5x5-mi20").sample(2000, seed=0)
-    transformed = estimate_mi(x, y, "auto")
-    assert transformed.details["chosen"] == ["gcmi", "gcmi"]
-    assert transformed.value < 20.0 - 2.0
-    assert "not_jointly_gaussian" in transformed.warning_kinds
+    # A spiral in 6 + 6 dimensions (beyond the kNN candidates) at 12 nats: each side is
+    # exactly Gaussian, so the Gaussian closed form is admitted and reads a lower bound
+    # (8.1); only the pair's kurtosis shows it.
+    x, y = _spiral_pair(6, 12.0, 2000, seed=0)
+    spiral = estimate_mi(x, y, "auto")
+    assert "gaussian" in spiral.details["chosen"]
+    assert spiral.value < 12.0 - 2.0
+    assert "not_jointly_gaussian" in spiral.warning_kinds
     x, y = get_task("gaussian-rotated-5x5-mi10").sample(2000, seed=0)
     gaussian = estimate_mi(x, y, "auto")
     assert "gaussian" in gaussian.details["chosen"]

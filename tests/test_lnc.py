@@ -81,3 +81,11 @@ def test_repeated_rows_are_refused_with_what_to_do():
     x, y, _ = gaussian_pairs(1, 200, seed=1)
     with pytest.raises(ValueError, match="repeat"):
         estimate_mi(np.vstack([x, x[:5]]), np.vstack([y, y[:5]]), "lnc")
+
+
+def test_the_torch_search_gives_the_same_numbers():
+    x, y, _ = gaussian_pairs(2, 600, seed=6, rho=rho_for(8.0, 2))
+    numba = estimate_mi(x, y, "lnc")
+    torch = estimate_mi(x, y, "lnc", device="cpu")
+    assert torch.value == pytest.approx(numba.value, abs=1e-9)
+    assert torch.details["corrected_fraction"] == numba.details["corrected_fraction"]
