@@ -127,15 +127,17 @@ def test_numba_cache_is_detected(monkeypatch, tmp_path, bits12):
         "binning",
         "brute",
         "grid",
+        "lnc",
         "sorted1d",
     }
     # Run a kernel of each module, so that numba's cache holds them: kde and binning, KSG
-    # on 1-D pairs (grid, sorted counts) and on 2+2-D (brute force).
+    # on 1-D pairs (grid, sorted counts) and on 2+2-D (brute force), and LNC's boxes.
     t = np.random.default_rng(3).normal(size=(200, 2))
     estimate_mi(t, bits12[:200, 0], "kde")
     estimate_mi(t, bits12[:200, 0], "binning")
     estimate_mi(t[:, :1], t[:, 1:], "ksg")
     estimate_mi(t, t[::-1] + t, "ksg")
+    estimate_mi(t[:, :1], t[:, 1:], "lnc")
     assert progress.kernels_compiled()
     monkeypatch.setattr(progress, "_cache_folders", lambda module: [tmp_path])
     assert not progress.kernels_compiled()
