@@ -144,8 +144,8 @@ MANIFOLD_CONDITION = 1e-4
 #: Gaussian reference it is compared with.
 TWONN_ROWS = 2000
 TWONN_REFERENCE_SEED = 17
-#: From this many columns a side is checked for lying near a manifold of half as many
-#: dimensions or fewer (TwoNN), and then compressed first.
+#: From this many columns a side is checked for lying near a manifold of at most half the
+#: dimension TwoNN reads on a Gaussian of as many columns, and then compressed first.
 MANIFOLD_MIN_COLUMNS = 4
 
 Measure = Callable[[Variable, Variable], Estimate]
