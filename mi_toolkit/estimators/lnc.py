@@ -5,7 +5,7 @@ dependent variables", AISTATS, PMLR 38:277–286). A kNN estimate assumes the de
 nearly uniform inside each sample's neighbourhood. Where X and Y are strongly dependent
 the joint samples lie in a thin sheet around a lower-dimensional set, the max-norm box
 around sample i that holds its k nearest neighbours is mostly empty, and the KSG estimate
-saturates near log N whatever the truth (5×5 Gaussians at 10 to 20 nats read 3.7–4.4 at
+saturates near log N whatever the truth (5×5 Gaussians at 10 to 20 nats read 3.7–4.0 at
 N = 2,500 with k = 17). LNC measures how thin the neighbourhood is: with the k
 neighbours of sample i and the sample itself, it takes the principal axes of their
 spread (local PCA) and the box V̄(i) centred on sample i, aligned with those axes, that
@@ -36,8 +36,9 @@ Bias. Not known in closed form: the correction is a heuristic that assumes the d
 uniform inside the PCA box, which holds for the long axes and not across the thin ones.
 Measured (N = 2,500, k = d + 7): within ±0.1 nats on the Gaussians above; a spiral of a
 5 + 5-D Gaussian at 10 nats reads 9.3. Where the dependence is weak only the ~5% of
-samples below the threshold are corrected, which raises KSG by a few hundredths of a nat
-(a 5 + 5-D Gaussian at 2 nats: KSG 1.23, LNC 1.50, both low); in between (5 nats: 4.42)
+samples below the threshold are corrected, which raises KSG by 0.02 to 0.3 nats (a
+2 + 2-D Gaussian at 1 nat: KSG 0.98, LNC 1.01 with k = 15; a 5 + 5-D Gaussian at 2 nats:
+KSG 1.23, LNC 1.50, both low); in between (5 nats: 4.42)
 the estimate is between the two regimes. It overestimates where the thinness is not
 dependence: a side that lies on a curve or sheet of its own (a Swiss roll) has thin
 joint neighbourhoods whatever the MI (2.8 nats at a true 0.41), and heavy-tailed data in
