@@ -76,6 +76,7 @@ from mi_toolkit.estimators._knn_common import (
     check_positive_radii,
     check_search,
     negative_estimate_warnings,
+    prepare_block,
 )
 from mi_toolkit.estimators._knn_error import check_se_method, knn_mean_and_error
 from mi_toolkit.estimators._knn_kernels.dispatch import nearest_neighbors
@@ -184,11 +185,12 @@ def corrected_fraction(values: np.ndarray, k: int | None = None) -> float:
 
     Near 0.05 for columns that fill their space, near 1 for columns on a curve or sheet
     of lower dimension (there LNC reads the thinness as dependence). The columns are
-    standardised first, as by LNC's default transform.
+    prepared as by LNC's default transform (constant ones dropped, the rest standardised).
     """
-    spread = values.std(axis=0)
-    standardised = (values - values.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
-    dim = values.shape[1]
+    standardised = prepare_block(values, "standardize").values
+    dim = standardised.shape[1]
+    if dim == 0:
+        return 0.0
     k = default_k(dim) if k is None else k
     ratios = log_volume_ratios(standardised, k)
     return float(np.mean(ratios < log_threshold(dim, k)))
